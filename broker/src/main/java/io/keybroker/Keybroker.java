@@ -1,0 +1,21 @@
+package io.keybroker;
+
+import io.keybroker.cli.KeybrokerCli;
+import org.springframework.boot.SpringApplication;
+
+/**
+ * Entry point of {@code keybroker.jar}. With no command it serves; with {@code policy}, {@code audit} or
+ * {@code rotate} it runs that command and exits with its status, without starting the server.
+ */
+public final class Keybroker {
+
+    private Keybroker() {
+    }
+
+    public static void main(String[] args) {
+        if (KeybrokerCli.isCommand(args)) {
+            System.exit(KeybrokerCli.run(args));
+        }
+        SpringApplication.run(KeybrokerApplication.class, args);
+    }
+}

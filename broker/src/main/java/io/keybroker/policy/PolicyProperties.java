@@ -1,0 +1,17 @@
+package io.keybroker.policy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Policy files ({@code keybroker.policy.*}).
+ *
+ * @param dir the directory of policy YAML files; read at start and re-read on change
+ * @param reloadInterval how often the directory is checked for changes (changes take effect within this
+ *     interval plus parse time; keep it under 5s)
+ */
+@ConfigurationProperties("keybroker.policy")
+public record PolicyProperties(Path dir, @DefaultValue("2s") Duration reloadInterval) {
+}
