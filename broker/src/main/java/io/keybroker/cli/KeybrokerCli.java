@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "keybroker", mixinStandardHelpOptions = true, version = "keybroker 0.1.0",
         description = "Secrets-broker sidecar. With no command, serves; with a command, runs it and exits.",
-        subcommands = {PolicyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PolicyCommand.class, AuditCommand.class, CommandLine.HelpCommand.class})
 public final class KeybrokerCli {
 
     static final Set<String> COMMANDS = Set.of("policy", "audit", "rotate", "help", "--help", "-h", "--version",
@@ -67,7 +67,9 @@ public final class KeybrokerCli {
         @Override
         public <K> K create(Class<K> type) throws Exception {
             try {
-                return type.getDeclaredConstructor(CliContext.class).newInstance(context);
+                var constructor = type.getDeclaredConstructor(CliContext.class);
+                constructor.setAccessible(true);
+                return constructor.newInstance(context);
             } catch (NoSuchMethodException ex) {
                 return CommandLine.defaultFactory().create(type);
             }

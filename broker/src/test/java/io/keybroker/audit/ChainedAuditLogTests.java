@@ -1,0 +1,195 @@
+package io.keybroker.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keybroker.cli.KeybrokerCli;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChainedAuditLogTests {
+
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-22T10:00:00Z"), ZoneOffset.UTC);
+
+    @TempDir
+    Path dir;
+
+    private Path writeTrail(int accesses) {
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            for (int i = 0; i < accesses; i++) {
+                log.access(access(i));
+            }
+        }
+        return file;
+    }
+
+    private static AccessRecord access(int i) {
+        return new AccessRecord(CLOCK.instant(), "req-" + i, "v1", "spiffe://cluster.local/ns/payments/sa/checkout",
+                "stripe/secret-key", List.of("current"), AccessRecord.Decision.ALLOW, "payments.yaml#payments/workloads[0]/allow[0]",
+                "granted", Map.of("current", "7"), "cache", 420);
+    }
+
+    private AuditVerifier.Result verify(Path... files) throws IOException {
+        return new AuditVerifier().verify(List.of(files));
+    }
+
+    @Test
+    void shouldVerifyAnIntactTrail() throws IOException {
+        Path file = writeTrail(5);
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).isTrue();
+        assertThat(result.lines()).isEqualTo(6);
+        assertThat(Files.readAllLines(file).get(0)).startsWith("{\"type\":\"anchor\",\"seq\":0,\"prev\":\"000");
+        assertThat(Files.readAllLines(file).get(1)).contains("\"decision\":\"allow\"", "\"secret\":\"stripe/secret-key\"",
+                "\"identity\":\"spiffe://cluster.local/ns/payments/sa/checkout\"", "\"latencyMs\":0.42");
+    }
+
+    @Test
+    void shouldCatchAnEditedLine() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(3, lines.get(3).replace("\"decision\":\"allow\"", "\"decision\":\"deny\""));
+        Files.write(file, lines);
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).isFalse();
+        assertThat(result.problem()).contains("audit.log:4").contains("edited");
+    }
+
+    @Test
+    void shouldCatchARecomputedEditThatBreaksTheLink() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        String edited = lines.get(3).replaceFirst(",\"hash\":\"[0-9a-f]{64}\"}$", "}")
+                .replace("\"decision\":\"allow\"", "\"decision\":\"deny\"");
+        lines.set(3, AuditChain.seal(edited));
+        Files.write(file, lines);
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).isFalse();
+        assertThat(result.problem()).contains("audit.log:5").contains("does not follow");
+    }
+
+    @Test
+    void shouldCatchADeletedLine() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.remove(2);
+        Files.write(file, lines);
+        assertThat(verify(file).problem()).contains("audit.log:3").contains("does not follow");
+    }
+
+    @Test
+    void shouldCatchReorderedLines() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        Collections.swap(lines, 2, 3);
+        Files.write(file, lines);
+        assertThat(verify(file).problem()).contains("audit.log:3");
+    }
+
+    @Test
+    void shouldCatchAnInsertedLine() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.add(3, lines.get(2));
+        Files.write(file, lines);
+        assertThat(verify(file).problem()).contains("audit.log:4");
+    }
+
+    @Test
+    void shouldCatchDeletionFromTheStart() throws IOException {
+        Path file = writeTrail(5);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.remove(0);
+        Files.write(file, lines);
+        assertThat(verify(file).problem()).contains("audit.log:1").contains("anchor");
+    }
+
+    @Test
+    void shouldContinueTheChainAfterARestart() throws IOException {
+        Path file = writeTrail(3);
+        try (ChainedAuditLog log = new ChainedAuditLog(file, true, Long.MAX_VALUE, CLOCK)) {
+            log.event("lifecycle", Map.of("event", "start"));
+        }
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).isTrue();
+        assertThat(result.lines()).isEqualTo(5);
+    }
+
+    @Test
+    void shouldContinueTheChainAcrossFileRotation() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, 2_000, CLOCK)) {
+            for (int i = 0; i < 30; i++) {
+                log.access(access(i));
+            }
+        }
+        List<Path> files;
+        try (Stream<Path> listing = Files.list(dir)) {
+            files = new ArrayList<>(listing.filter(p -> !p.equals(file))
+                    .sorted(java.util.Comparator.comparing(ChainedAuditLogTests::rotationOrder)).toList());
+        }
+        assertThat(files).hasSizeGreaterThan(2);
+        files.add(file);
+        AuditVerifier.Result intact = new AuditVerifier().verify(files);
+        assertThat(intact.intact()).as(String.valueOf(intact.problem())).isTrue();
+        List<Path> missingOne = new ArrayList<>(files);
+        missingOne.remove(1);
+        assertThat(new AuditVerifier().verify(missingOne).problem()).contains("does not continue");
+    }
+
+    /** Rotated names share the fixed clock's suffix and differ by their "-n" counter. */
+    private static int rotationOrder(Path p) {
+        String name = p.getFileName().toString();
+        int dash = name.lastIndexOf('-');
+        return dash > name.indexOf('Z') ? Integer.parseInt(name.substring(dash + 1)) : 0;
+    }
+
+    @Test
+    void shouldSetAsideAFileWithADamagedTailAndStartANewChain() throws IOException {
+        Path file = writeTrail(3);
+        Files.writeString(file, "{\"type\":\"access\",\"trunc", StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.APPEND);
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            log.access(access(9));
+        }
+        assertThat(verify(file).intact()).isTrue();
+        try (Stream<Path> listing = Files.list(dir)) {
+            Path aside = listing.filter(p -> !p.equals(file)).findFirst().orElseThrow();
+            assertThat(verify(aside).problem()).contains(":5").contains("edited or damaged");
+        }
+    }
+
+    @Test
+    void shouldExitNonZeroFromTheCliNamingTheFirstBadLine() throws IOException {
+        Path file = writeTrail(4);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int ok = KeybrokerCli.run(new String[] {"audit", "verify", file.toString()}, new PrintWriter(out, true),
+                new PrintWriter(err, true));
+        assertThat(ok).isZero();
+        assertThat(out.toString()).contains("OK: 5 lines");
+
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(2, lines.get(2).replace("req-1", "req-X"));
+        Files.write(file, lines);
+        StringWriter out2 = new StringWriter();
+        int bad = KeybrokerCli.run(new String[] {"--keybroker.environment=prod", "audit", "verify", file.toString()},
+                new PrintWriter(out2, true), new PrintWriter(new StringWriter(), true));
+        assertThat(bad).isEqualTo(1);
+        assertThat(out2.toString()).contains("TAMPERED").contains("audit.log:3");
+    }
+}
