@@ -15,8 +15,21 @@ public class CoreConfiguration {
         return Clock.systemUTC();
     }
 
+    /** Runs first among the broker's beans: a typo in a keybroker.* property stops start-up. */
+    @Bean
+    static UnknownPropertyCheck unknownPropertyCheck(org.springframework.core.env.ConfigurableEnvironment environment) {
+        UnknownPropertyCheck check = UnknownPropertyCheck.fromMetadata();
+        check.check(environment);
+        return check;
+    }
+
     @Bean
     SecretLocator secretLocator(KeybrokerProperties properties) {
-        return SecretLocator.from(properties);
+        try {
+            return SecretLocator.from(properties);
+        } catch (IllegalStateException ex) {
+            throw new ConfigurationProblemException(ex.getMessage().lines().skip(1)
+                    .map(line -> line.replaceFirst("^\\s*- ", "")).toList());
+        }
     }
 }
