@@ -1,5 +1,6 @@
 package io.keybroker.api;
 
+import io.keybroker.audit.AccessListener;
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.audit.AuditLog;
@@ -17,6 +18,7 @@ import java.util.Map;
 public final class AccessAttempt {
 
     private final AuditLog audit;
+    private final List<AccessListener> listeners;
     private final String endpoint;
     private final String requestId;
     private final Instant time;
@@ -27,8 +29,9 @@ public final class AccessAttempt {
     private String rule;
     private boolean recorded;
 
-    AccessAttempt(AuditLog audit, String endpoint, String requestId, Instant time) {
+    AccessAttempt(AuditLog audit, List<AccessListener> listeners, String endpoint, String requestId, Instant time) {
         this.audit = audit;
+        this.listeners = listeners;
         this.endpoint = endpoint;
         this.requestId = requestId;
         this.time = time;
@@ -87,8 +90,12 @@ public final class AccessAttempt {
         }
         recorded = true;
         long micros = (System.nanoTime() - startNanos) / 1000;
-        audit.access(new AccessRecord(time, requestId, endpoint, identity == null ? null : identity.id(),
-                name == null ? null : name.value(), stages.stream().map(Stage::id).toList(), decision, rule, reason,
-                versions, source, micros));
+        AccessRecord record = new AccessRecord(time, requestId, endpoint,
+                identity == null ? null : identity.id(), name == null ? null : name.value(),
+                stages.stream().map(Stage::id).toList(), decision, rule, reason, versions, source, micros);
+        audit.access(record);
+        for (AccessListener listener : listeners) {
+            listener.onAccess(record);
+        }
     }
 }
