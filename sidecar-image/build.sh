@@ -48,7 +48,7 @@ ENTRY_FLAGS=(
   -XX:-UsePerfData
   --enable-native-access=ALL-UNNAMED
 )
-DEFAULT_JDK_JAVA_OPTIONS="-XX:MaxRAMPercentage=50 -XX:InitialRAMPercentage=20 -Xss512k -XX:ReservedCodeCacheSize=64m"
+DEFAULT_JDK_JAVA_OPTIONS="-XX:MaxRAMPercentage=50 -Xss512k -XX:ReservedCodeCacheSize=64m"
 # Modules of the runtime: java.desktop for java.beans (Spring, Jackson),
 # java.sql (Spring), java.naming/jdk.naming.dns (JNDI, DNS), java.management
 # and jdk.management (metrics), jdk.unsupported (Netty), java.net.http,
@@ -99,7 +99,9 @@ ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$ROOTFS/lib64/ld-linux-x86-64.
 # --- /etc, users, mount points ------------------------------------------------
 mkdir -p "$ROOTFS"/{etc,tmp,proc,sys,dev,home/nonroot,var/log/keybroker} \
          "$ROOTFS"/etc/keybroker/{tls,policy,config,secrets,credentials,vault-ca}
-chmod 1777 "$ROOTFS/tmp"
+# /tmp and the audit directory are mount points for a tmpfs or an emptyDir;
+# runc gives a tmpfs the mode of the directory it covers, so both are 1777.
+chmod 1777 "$ROOTFS/tmp" "$ROOTFS/var/log/keybroker"
 cat >"$ROOTFS/etc/passwd" <<EOF
 root:x:0:0:root:/root:/sbin/nologin
 nonroot:x:$UID_GID:$UID_GID:keybroker:/home/nonroot:/sbin/nologin
@@ -199,7 +201,7 @@ json.dump({
 EOF
 python3 "$HERE/lib/docker_archive.py" --rootfs "$ROOTFS" --config "$TARGET/work/config.json" \
   --tag "$IMAGE" --out "$OUT" --created "$CREATED" \
-  --owner "var/log/keybroker=$UID_GID:$UID_GID" --owner "home/nonroot=$UID_GID:$UID_GID" \
+  --owner "home/nonroot=$UID_GID:$UID_GID" \
   --layer "Java runtime (jlink, Temurin JDK 25)=opt/java" \
   --layer "broker libraries=opt/keybroker/lib" \
   --layer "broker and its AOT cache=opt/keybroker/keybroker.jar,opt/keybroker/keybroker.aot"
