@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -134,7 +135,8 @@ public final class PolicyCommand implements Callable<Integer> {
                 }
                 long files = ex.errors().stream().map(PolicyError::file).filter(f -> !f.isEmpty()).distinct().count();
                 out.println("FAILED: " + ex.errors().size() + " problem(s)" + (files > 0 ? " in " + files + " file(s)"
-                        : "") + " in " + directory + "; the broker keeps its last good policy until they are fixed");
+                        : "") + " in " + directory + "; nothing of it takes effect until they are fixed (a running "
+                        + "broker keeps its last good policy)");
                 return INVALID;
             }
             set.warnings().forEach(warning -> out.println("warning: " + warning));
@@ -272,7 +274,7 @@ public final class PolicyCommand implements Callable<Integer> {
         public Integer call() {
             PrintWriter out = context.out();
             PrintWriter err = context.err();
-            Instant now = Instant.now();
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             Instant cutoff = null;
             if (since != null) {
                 cutoff = parseSince(since, now);
@@ -319,12 +321,12 @@ public final class PolicyCommand implements Callable<Integer> {
                 }
             }
             out.println("policy: " + set.files().size() + " file(s), " + set.workloads().size() + " workload "
-                    + "entries, " + set.grants().size() + " grant(s)");
+                    + "entr" + (set.workloads().size() == 1 ? "y" : "ies") + ", " + set.grants().size() + " grant(s)");
             out.println("period: " + (cutoff == null ? "every record in the audit files" : "since " + cutoff
                     + " (" + since + ")"));
             out.println("audit: " + usage.accessRecords + " access record(s) in the period, " + usage.allowed
                     + " allowed" + (usage.first == null ? "" : ", records from " + usage.first + " to " + usage.last));
-            if (cutoff != null && (usage.first == null || usage.first.isAfter(cutoff))) {
+            if (cutoff != null && (usage.earliest == null || usage.earliest.isAfter(cutoff))) {
                 out.println("note: the audit files do not reach back to the start of the period; a grant listed "
                         + "below may have been used before the first record (give older files with --audit)");
             }
@@ -375,6 +377,7 @@ public final class PolicyCommand implements Callable<Integer> {
         long allowed;
         Instant first;
         Instant last;
+        Instant earliest;
 
         private record Access(WorkloadIdentity identity, SecretName secret, Stage stage) {
         }
@@ -419,6 +422,9 @@ public final class PolicyCommand implements Callable<Integer> {
                 } catch (DateTimeParseException ex) {
                     return "\"time\" is not an ISO-8601 instant";
                 }
+            }
+            if (time != null) {
+                earliest = earliest == null || time.isBefore(earliest) ? time : earliest;
             }
             if (time != null && (cutoff == null || !time.isBefore(cutoff))) {
                 first = first == null || time.isBefore(first) ? time : first;

@@ -23,12 +23,11 @@ record PolicyDocument(String file, String name, List<Workload> workloads) {
      *
      * @param id {@code <file>#<metadata.name>/workloads[i]}
      * @param identity the identity pattern
-     * @param line the line of the identity in the file, for duplicate reports
      * @param application the application name
      * @param rateLimit the rate limit, empty for none
      * @param allow the allow rules, in file order
      */
-    record Workload(String id, IdentityPattern identity, int line, String application, Optional<RateLimit> rateLimit,
+    record Workload(String id, IdentityPattern identity, String application, Optional<RateLimit> rateLimit,
             List<Allow> allow) {
 
         Workload {

@@ -129,13 +129,14 @@ public final class PolicyLoader {
         List<PolicyError> errors = new ArrayList<>(snapshot.errors());
         List<String> warnings = new ArrayList<>(snapshot.warnings());
         List<PolicyDocument> documents = new ArrayList<>();
+        List<PolicyParser.IdentityOccurrence> identities = new ArrayList<>();
         for (Map.Entry<String, byte[]> file : snapshot.files().entrySet()) {
-            PolicyDocument document = parser.parse(file.getKey(), file.getValue(), errors, warnings);
+            PolicyDocument document = parser.parse(file.getKey(), file.getValue(), errors, warnings, identities);
             if (document != null) {
                 documents.add(document);
             }
         }
-        checkDuplicateIdentities(documents, errors);
+        checkDuplicateIdentities(identities, errors);
         if (!errors.isEmpty()) {
             throw new InvalidPolicyException(errors);
         }
@@ -143,24 +144,18 @@ public final class PolicyLoader {
     }
 
     /** One identity pattern, one entry: two entries for the same caller would make application and limit ambiguous. */
-    private static void checkDuplicateIdentities(List<PolicyDocument> documents, List<PolicyError> errors) {
-        record Seen(String file, int line, int index) {
-        }
-        Map<String, Seen> seen = new LinkedHashMap<>();
-        for (PolicyDocument document : documents) {
-            List<PolicyDocument.Workload> workloads = document.workloads();
-            for (int i = 0; i < workloads.size(); i++) {
-                PolicyDocument.Workload workload = workloads.get(i);
-                Seen here = new Seen(document.file(), workload.line(), i);
-                Seen first = seen.putIfAbsent(workload.identity().text(), here);
-                if (first != null) {
-                    String where = first.file().equals(document.file()) ? "line " + first.line() + " of this file"
-                            : first.file() + " line " + first.line();
-                    errors.add(new PolicyError(document.file(), workload.line(), "spec.workloads[" + i + "].identity",
-                            "identity " + workload.identity().text() + " already has a workload entry in " + where
-                                    + " (spec.workloads[" + first.index() + "]); an identity may have only one entry "
-                                    + "across all policy files: merge the allow rules of both entries into one"));
-                }
+    private static void checkDuplicateIdentities(List<PolicyParser.IdentityOccurrence> identities,
+            List<PolicyError> errors) {
+        Map<String, PolicyParser.IdentityOccurrence> seen = new LinkedHashMap<>();
+        for (PolicyParser.IdentityOccurrence here : identities) {
+            PolicyParser.IdentityOccurrence first = seen.putIfAbsent(here.identity(), here);
+            if (first != null) {
+                String where = first.file().equals(here.file()) ? "line " + first.line() + " of this file"
+                        : first.file() + " line " + first.line();
+                errors.add(new PolicyError(here.file(), here.line(), "spec.workloads[" + here.index() + "].identity",
+                        "identity " + here.identity() + " already has a workload entry in " + where
+                                + " (spec.workloads[" + first.index() + "]); an identity may have only one entry "
+                                + "across all policy files: merge the allow rules of both entries into one"));
             }
         }
     }

@@ -52,8 +52,21 @@ final class PolicyParser {
     private static final Set<String> WORKLOAD_KEYS = keys("identity", "application", "rateLimit", "allow");
     private static final Set<String> ALLOW_KEYS = keys("secrets", "stages");
 
-    PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings) {
-        Walker walker = new Walker(file, errors, warnings);
+    /**
+     * Where a workload entry's identity was written, collected even from entries with other errors so that a
+     * duplicate identity is reported in the same run.
+     *
+     * @param identity the identity pattern as written
+     * @param file the file
+     * @param line the line of the identity
+     * @param index the entry's index in spec.workloads
+     */
+    record IdentityOccurrence(String identity, String file, int line, int index) {
+    }
+
+    PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings,
+            List<IdentityOccurrence> identities) {
+        Walker walker = new Walker(file, errors, warnings, identities);
         int before = errors.size();
         String text;
         try {
@@ -130,11 +143,13 @@ final class PolicyParser {
         private final String file;
         private final List<PolicyError> errors;
         private final List<String> warnings;
+        private final List<IdentityOccurrence> identities;
 
-        Walker(String file, List<PolicyError> errors, List<String> warnings) {
+        Walker(String file, List<PolicyError> errors, List<String> warnings, List<IdentityOccurrence> identities) {
             this.file = file;
             this.errors = errors;
             this.warnings = warnings;
+            this.identities = identities;
         }
 
         void error(int line, String path, String problem) {
@@ -215,13 +230,13 @@ final class PolicyParser {
             }
             List<PolicyDocument.Workload> workloads = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
-                workloads.add(workload(items.get(i), "spec.workloads[" + i + "]",
-                        file + "#" + name + "/workloads[" + i + "]"));
+                workloads.add(workload(items.get(i), i, file + "#" + name + "/workloads[" + i + "]"));
             }
             return workloads.contains(null) ? null : workloads;
         }
 
-        private PolicyDocument.Workload workload(Node node, String path, String id) {
+        private PolicyDocument.Workload workload(Node node, int index, String id) {
+            String path = "spec.workloads[" + index + "]";
             Map<String, Node> entry = mapping(node, path, WORKLOAD_KEYS, "a workload entry is a mapping with "
                     + "identity, application, allow and optionally rateLimit");
             if (entry == null) {
@@ -235,6 +250,8 @@ final class PolicyParser {
                 if (raw != null) {
                     try {
                         identity = IdentityPattern.parse(raw);
+                        identities.add(new IdentityOccurrence(identity.text(), file,
+                                line(entry.get("identity").getStartMark()), index));
                     } catch (IllegalArgumentException ex) {
                         error(entry.get("identity"), path + ".identity", ex.getMessage());
                     }
@@ -287,8 +304,7 @@ final class PolicyParser {
             if (!ok || identity == null || application == null || allow == null) {
                 return null;
             }
-            return new PolicyDocument.Workload(id, identity, line(entry.get("identity").getStartMark()), application,
-                    rateLimit, allow);
+            return new PolicyDocument.Workload(id, identity, application, rateLimit, allow);
         }
 
         private PolicyDocument.Allow allow(Node node, String path, String id) {

@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -20,6 +20,10 @@ import org.springframework.context.SmartLifecycle;
  * file can change, including Kubernetes' swap of the {@code ..data} link of a ConfigMap volume, which file-event
  * APIs miss. Files are parsed only when the digest moved.
  *
+ * <p>A change is acted on only once two reads a short settle time apart ({@value #MAX_SETTLE_MILLIS} ms at most)
+ * agree, so a file caught half-written by an editor or {@code cp} is not reported as a broken policy. Kubernetes
+ * volume updates are atomic and pass at once.
+ *
  * <p>An invalid change never takes effect: the last good policy set stays in force, every problem is logged with
  * its file, line and field, and listeners hear {@link PolicyReloadListener#reloadFailed}. The same broken content
  * is reported once, not on every poll; the next change is tried again.
@@ -27,13 +31,16 @@ import org.springframework.context.SmartLifecycle;
 public final class PolicyWatcher implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyWatcher.class);
+    static final long MAX_SETTLE_MILLIS = 200;
 
     private final Path dir;
     private final Duration interval;
     private final PolicyLoader loader;
     private final PolicyStore store;
     private final Supplier<List<PolicyReloadListener>> listeners;
+    private final Duration settle;
     private String lastDigest;
+    private String pendingDigest;
     private ScheduledExecutorService executor;
 
     /**
@@ -54,21 +61,41 @@ public final class PolicyWatcher implements SmartLifecycle {
         this.store = Objects.requireNonNull(store, "store must not be null");
         this.listeners = Objects.requireNonNull(listeners, "listeners must not be null");
         this.lastDigest = store.current().digest();
+        Duration quarter = interval.dividedBy(4);
+        this.settle = quarter.toMillis() > MAX_SETTLE_MILLIS ? Duration.ofMillis(MAX_SETTLE_MILLIS) : quarter;
     }
 
     /**
-     * Looks at the directory once and applies a change. The scheduler calls this; it is public for tests.
-     * @return whether a change was seen (applied or rejected)
+     * Looks at the directory once. A change seen for the first time is noted and looked at again after the settle
+     * time; a change seen the same way twice in a row is applied (or rejected). The scheduler calls this; it is
+     * public for tests.
+     * @return whether a change was applied or rejected by this call
      */
     public synchronized boolean poll() {
-        PolicyLoader.Snapshot snapshot;
+        PolicyLoader.Snapshot snapshot = null;
+        InvalidPolicyException unreadable = null;
+        String digest;
         try {
             snapshot = loader.read(dir);
+            digest = snapshot.digest();
         } catch (InvalidPolicyException ex) {
-            return rejected("directory:" + ex.messages(), ex.messages());
+            unreadable = ex;
+            digest = "unreadable:" + ex.messages();
         }
-        if (snapshot.digest().equals(lastDigest)) {
+        if (digest.equals(lastDigest)) {
+            pendingDigest = null;
             return false;
+        }
+        if (!digest.equals(pendingDigest)) {
+            pendingDigest = digest;
+            if (executor != null && !executor.isShutdown()) {
+                executor.schedule(this::pollSafely, settle.toNanos(), TimeUnit.NANOSECONDS);
+            }
+            return false;
+        }
+        pendingDigest = null;
+        if (unreadable != null) {
+            return rejected(digest, unreadable.messages());
         }
         PolicySet set;
         try {
@@ -122,11 +149,14 @@ public final class PolicyWatcher implements SmartLifecycle {
         if (executor != null) {
             return;
         }
-        executor = Executors.newSingleThreadScheduledExecutor(task -> {
+        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "keybroker-policy-watcher");
             thread.setDaemon(true);
             return thread;
         });
+        // On stop, drop a pending settle check instead of running it.
+        scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        executor = scheduler;
         long nanos = interval.toNanos();
         executor.scheduleWithFixedDelay(this::pollSafely, nanos, nanos, TimeUnit.NANOSECONDS);
     }

@@ -190,6 +190,16 @@ class PolicyLoaderTests {
     }
 
     @Test
+    void shouldReportADuplicateIdentityEvenWhenItsEntryHasOtherErrors() throws IOException {
+        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
+        Files.writeString(dir.resolve("zz-extra.yaml"), SPEC_EXAMPLE.replace("name: payments", "name: extra")
+                .replace("rateLimit:", "rateLimt:"));
+        assertThat(loadFailure().messages()).hasSize(2).anySatisfy(m -> assertThat(m)
+                .startsWith("zz-extra.yaml:7: spec.workloads[0].identity: identity "
+                        + "spiffe://cluster.local/ns/payments/sa/checkout already has a workload entry in payments.yaml"));
+    }
+
+    @Test
     void shouldAllowTheSameIdentityAsExactAndAsPrefixEntries() throws IOException {
         Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
         Files.writeString(dir.resolve("ns.yaml"), SPEC_EXAMPLE.replace("name: payments", "name: ns")

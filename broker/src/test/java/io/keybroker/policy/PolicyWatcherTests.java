@@ -50,6 +50,13 @@ class PolicyWatcherTests {
         return store;
     }
 
+    /** Writes like a careful deployment tool: to a hidden temporary file, then renamed into place in one step. */
+    private static void write(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, content);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
     private static boolean allowed(PolicyStore store, SecretName name) {
         return store.current().decide(CHECKOUT, name, Stage.CURRENT).allowed();
     }
@@ -60,7 +67,7 @@ class PolicyWatcherTests {
         PolicyStore store = startWatching(dir, listener);
         assertThat(allowed(store, WEBHOOK)).isFalse();
 
-        Files.writeString(dir.resolve("webhooks.yaml"), """
+        write(dir.resolve("webhooks.yaml"), """
                 apiVersion: keybroker/v1
                 kind: Policy
                 metadata:
@@ -102,7 +109,7 @@ class PolicyWatcherTests {
         PolicySet good = store.current();
 
         // Revoke the webhook secret, but with a typo elsewhere: nothing of the change may take effect.
-        Files.writeString(file, policy("stripe/other").replace("stages: [current]\n", "stages: [curent]\n"));
+        write(file, policy("stripe/other").replace("stages: [current]\n", "stages: [curent]\n"));
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !listener.failures.isEmpty());
         assertThat(store.current()).isSameAs(good);
@@ -113,7 +120,7 @@ class PolicyWatcherTests {
         assertThat(second.failures).hasSize(1);
 
         // The same broken content is reported once; the fix is applied.
-        Files.writeString(file, policy("stripe/other"));
+        write(file, policy("stripe/other"));
         await().atMost(Duration.ofSeconds(5)).until(() -> second.reloaded.size() == 1);
         assertThat(allowed(store, WEBHOOK)).isFalse();
         assertThat(listener.failures).hasSize(1);
@@ -158,15 +165,24 @@ class PolicyWatcherTests {
     }
 
     @Test
-    void shouldReportNoChangeWhenNothingChanged() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), policy("stripe/webhook-secret"));
+    void shouldApplyAChangeOnlyWhenTwoReadsAgree() throws IOException {
+        Path file = dir.resolve("payments.yaml");
+        Files.writeString(file, policy("stripe/webhook-secret"));
         PolicyStore store = new PolicyStore(loader.load(dir));
         PolicyWatcher manual = new PolicyWatcher(dir, Duration.ofSeconds(1), loader, store, () -> List.of(listener));
         assertThat(manual.poll()).isFalse();
-        Files.writeString(dir.resolve("payments.yaml"), policy("stripe/other"));
+
+        // A writer caught half-way: the first read sees a truncated file, the next one the finished file.
+        Files.writeString(file, "apiVersion: keybroker/v1\nkind: Pol");
+        assertThat(manual.poll()).isFalse();
+        Files.writeString(file, policy("stripe/other"));
+        assertThat(manual.poll()).isFalse();
+        assertThat(allowed(store, WEBHOOK)).isTrue();
         assertThat(manual.poll()).isTrue();
+        assertThat(allowed(store, WEBHOOK)).isFalse();
         assertThat(manual.poll()).isFalse();
         assertThat(listener.reloaded).hasSize(1);
+        assertThat(listener.failures).isEmpty();
     }
 
     @Test
