@@ -126,6 +126,18 @@ else
   cat "$OUT/workload.err"; fail "helm template (workload chart)"
 fi
 
+# NOTES.txt renders and names the next step (helm install --dry-run=client
+# needs no cluster).
+for args in "" "-f $HERE/ci/full-values.yaml" "--set namespaceResources=false"; do
+  # shellcheck disable=SC2086
+  if "$HELM" install keybroker "$HERE" --namespace "$NAMESPACE" --dry-run=client $args >"$OUT/notes.log" 2>&1 \
+     && sed -n '/^NOTES:/,$p' "$OUT/notes.log" | grep -q -e 'Next step' -e 'namespaceResources is false'; then
+    pass "NOTES.txt renders (${args:-defaults})"
+  else
+    tail -n 20 "$OUT/notes.log"; fail "NOTES.txt (${args:-defaults})"
+  fi
+done
+
 # Rendering must fail clearly where a value is required.
 expect_render_error() { # label, expected message, args...
   local label="$1" msg="$2"; shift 2
