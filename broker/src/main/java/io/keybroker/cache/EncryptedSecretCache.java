@@ -1,0 +1,688 @@
+package io.keybroker.cache;
+
+import io.keybroker.backend.BackendLocation;
+import io.keybroker.backend.BackendSecret;
+import io.keybroker.backend.BackendUnavailableException;
+import io.keybroker.backend.ChangeMarker;
+import io.keybroker.backend.SecretBackend;
+import io.keybroker.backend.SecretBackends;
+import io.keybroker.backend.SecretFormatException;
+import io.keybroker.cache.CacheHit.Source;
+import io.keybroker.rotation.RotationProperties;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The {@link SecretCache}: a bounded map of encrypted, immutable entries with single-flight loads, refresh ahead
+ * of the ttl, stale serving within max-stale, remembered absences and failures, and rotation detection by
+ * polling the backends' change markers with jitter.
+ *
+ * <h2>How time passes</h2>
+ * All timing decisions read the injected {@link Clock}; background work runs as one periodic tick on the injected
+ * Reactor {@link Scheduler}. Tests pass a virtual-time scheduler and a clock that reads it, and move time without
+ * sleeping. Each tick walks the entries and starts what is due:
+ * <ul>
+ *   <li>a <b>marker poll</b> for each entry still fresh (or watched) whose jittered poll time has come; a data
+ *       read follows only when the marker moved;</li>
+ *   <li>a <b>refresh-ahead read</b> at 80% of the ttl for entries read at least once since they were fetched
+ *       (or watched). An entry nobody reads is not refreshed: it expires at its ttl, stops being polled, and
+ *       is dropped once it is past ttl + max-stale, so idle secrets cost no backend traffic;</li>
+ *   <li>dropping entries that can never be served again.</li>
+ * </ul>
+ *
+ * <h2>Failures</h2>
+ * A failed read or poll remembers the error and backs off (1 s doubling up to the poll interval, at most 60 s,
+ * with jitter). While backing off, requests are answered from memory only: the stale entry if usable, else the
+ * remembered error at once, with the time until the next try as {@code Retry-After}.
+ *
+ * <p>All state lives in one map guarded by one lock, held only for map work: backend calls, encryption and
+ * decryption happen outside it.
+ */
+public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, AutoCloseable {
+
+    /** Starts before and stops after the web server, so requests in flight at shutdown still find the cache. */
+    static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
+
+    private static final Logger log = LoggerFactory.getLogger(EncryptedSecretCache.class);
+    private static final Duration INITIAL_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration BACKOFF_CAP = Duration.ofSeconds(60);
+    private static final double REFRESH_AHEAD = 0.8;
+    private static final int MAX_CONCURRENT_CALLS = 16;
+
+    private final SecretBackends backends;
+    private final SecretCipher cipher;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final boolean ownsScheduler;
+    private final RandomGenerator random;
+    private final CacheMetrics metrics;
+    private final Duration ttl;
+    private final Duration maxStale;
+    private final Duration notFoundTtl;
+    private final Duration refreshAfter;
+    private final Duration pollInterval;
+    private final double jitter;
+    private final int maxSize;
+    private final Duration maxBackoff;
+    private final Duration tickInterval;
+
+    private final Object lock = new Object();
+    /** Access-ordered, so the eldest entry is the least recently used. Guarded by {@link #lock}. */
+    private final LinkedHashMap<BackendLocation, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<BackendLocation, Flight> flights = new ConcurrentHashMap<>();
+    private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
+    /** Completes on stop; background calls end with it. */
+    private volatile Sinks.Empty<Void> stopped = Sinks.empty();
+    private volatile Disposable ticker;
+
+    /**
+     * @param scheduler runs the periodic background tick
+     * @param ownsScheduler whether {@link #close()} disposes {@code scheduler}
+     * @param random the source of jitter
+     */
+    public EncryptedSecretCache(SecretBackends backends, SecretCipher cipher, CacheProperties cache,
+            RotationProperties rotation, MeterRegistry registry, Clock clock, Scheduler scheduler,
+            boolean ownsScheduler, RandomGenerator random) {
+        this.ownsScheduler = ownsScheduler;
+        this.backends = Objects.requireNonNull(backends, "backends must not be null");
+        this.cipher = Objects.requireNonNull(cipher, "cipher must not be null");
+        this.clock = Objects.requireNonNull(clock, "clock must not be null");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
+        this.random = Objects.requireNonNull(random, "random must not be null");
+        this.ttl = cache.ttl();
+        this.maxStale = cache.maxStale();
+        this.notFoundTtl = cache.notFoundTtl();
+        this.maxSize = cache.maxSize();
+        this.refreshAfter = Duration.ofMillis((long) (ttl.toMillis() * REFRESH_AHEAD));
+        this.pollInterval = rotation.pollInterval();
+        this.jitter = rotation.jitter();
+        this.maxBackoff = max(INITIAL_BACKOFF, min(pollInterval, BACKOFF_CAP));
+        this.tickInterval = max(Duration.ofMillis(100), min(pollInterval.dividedBy(10), Duration.ofSeconds(1)));
+        this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
+    }
+
+    // ---------------------------------------------------------------------------------------------- requests
+
+    @Override
+    public Mono<CacheHit> get(BackendLocation location) {
+        Objects.requireNonNull(location, "location must not be null");
+        return Mono.defer(() -> {
+            Mono<CacheHit> fromMemory;
+            synchronized (lock) {
+                fromMemory = fromMemory(location, clock.instant());
+            }
+            return fromMemory != null ? fromMemory : load(location).flatMap(outcome -> answerGet(location, outcome));
+        });
+    }
+
+    /** The answer memory alone can give, or {@code null} when the backend must be asked. */
+    private Mono<CacheHit> fromMemory(BackendLocation location, Instant now) {
+        Slot slot = slots.get(location);
+        if (slot == null) {
+            return null;
+        }
+        if (slot.data != null && now.isBefore(freshUntil(slot.data))) {
+            slot.lastHitAt = now;
+            metrics.hit();
+            return Mono.just(new CacheHit(slot.data, Source.CACHE));
+        }
+        if (slot.notFoundUntil != null && now.isBefore(slot.notFoundUntil)) {
+            metrics.hit();
+            return Mono.empty();
+        }
+        if (slot.retryAt != null && now.isBefore(slot.retryAt) && slot.lastError != null) {
+            // Backing off after a failure: do not call the backend again for every request.
+            if (slot.data != null && now.isBefore(usableUntil(slot.data))) {
+                slot.lastHitAt = now;
+                metrics.stale();
+                return Mono.just(new CacheHit(slot.data, Source.STALE));
+            }
+            metrics.miss();
+            return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
+        }
+        return null;
+    }
+
+    private Mono<CacheHit> answerGet(BackendLocation location, Outcome outcome) {
+        if (outcome instanceof Loaded loaded) {
+            metrics.miss();
+            return Mono.just(new CacheHit(loaded.secret(), Source.BACKEND));
+        }
+        if (outcome instanceof Failed failed) {
+            Instant now = clock.instant();
+            CachedSecret stale = null;
+            synchronized (lock) {
+                Slot slot = slots.get(location);
+                if (slot != null && slot.data != null && now.isBefore(usableUntil(slot.data))) {
+                    slot.lastHitAt = now;
+                    stale = slot.data;
+                }
+            }
+            if (stale != null) {
+                metrics.stale();
+                return Mono.just(new CacheHit(stale, Source.STALE));
+            }
+            metrics.miss();
+            return Mono.error(failure(location, failed.error(), Duration.between(now, failed.retryAt())));
+        }
+        metrics.miss();
+        return Mono.empty();
+    }
+
+    @Override
+    public Mono<CacheHit> refresh(BackendLocation location) {
+        Objects.requireNonNull(location, "location must not be null");
+        return load(location).flatMap(outcome -> {
+            if (outcome instanceof Loaded loaded) {
+                synchronized (lock) {
+                    Slot slot = slots.get(location);
+                    if (slot != null) {
+                        slot.lastHitAt = clock.instant();
+                    }
+                }
+                return Mono.just(new CacheHit(loaded.secret(), Source.BACKEND));
+            }
+            if (outcome instanceof Failed failed) {
+                return Mono.error(failure(location, failed.error(),
+                        Duration.between(clock.instant(), failed.retryAt())));
+            }
+            return Mono.empty();
+        });
+    }
+
+    @Override
+    public Flux<RotationEvent> rotations() {
+        return rotations.asFlux();
+    }
+
+    @Override
+    public Flux<RotationEvent> rotations(Collection<BackendLocation> locations) {
+        Set<BackendLocation> watched = Set.copyOf(locations);
+        return Flux.defer(() -> {
+            pin(watched, 1);
+            return rotations.asFlux().filter(event -> watched.contains(event.location()))
+                    .doFinally(signal -> pin(watched, -1));
+        });
+    }
+
+    private void pin(Set<BackendLocation> locations, int delta) {
+        Instant now = clock.instant();
+        synchronized (lock) {
+            for (BackendLocation location : locations) {
+                Slot slot = delta > 0 ? slotFor(location) : slots.get(location);
+                if (slot != null) {
+                    slot.pins = Math.max(0, slot.pins + delta);
+                    if (delta > 0 && slot.data == null && slot.nextPollAt == null) {
+                        slot.nextPollAt = now;
+                    }
+                }
+            }
+        }
+    }
+
+    private RuntimeException failure(BackendLocation location, RuntimeException error, Duration retryAfter) {
+        if (error instanceof SecretFormatException) {
+            // A fresh instance per subscriber: one exception object must not travel through several requests.
+            return new SecretFormatException(error.getMessage());
+        }
+        long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+        return new SecretUnavailableException(location.backend(), location.backend() + " could not be read for "
+                + location.path() + ": " + error.getMessage() + "; no cached copy is usable (the last good read, "
+                + "if any, is older than keybroker.cache.ttl " + ttl + " + keybroker.cache.max-stale " + maxStale
+                + "); the broker asks the backend again in " + seconds + "s", retryAfter, error);
+    }
+
+    // ------------------------------------------------------------------------------------------------ loading
+
+    /** One backend read per location at a time: a caller arriving while a read is in flight waits for it. */
+    private Mono<Outcome> load(BackendLocation location) {
+        return Mono.defer(() -> {
+            Flight flight = new Flight();
+            Flight inFlight = flights.putIfAbsent(location, flight);
+            if (inFlight != null) {
+                return inFlight.sink.asMono();
+            }
+            // Started after putIfAbsent returned: a backend that answers synchronously must not re-enter the map
+            // operation that registered the flight.
+            startRead(location, flight);
+            return flight.sink.asMono();
+        });
+    }
+
+    private void startRead(BackendLocation location, Flight flight) {
+        SecretBackend backend;
+        try {
+            backend = backends.get(location.backend());
+        } catch (RuntimeException ex) {
+            finish(location, flight, recordFailure(location, null, ex));
+            return;
+        }
+        Timer.Sample sample = metrics.start();
+        // Not cancelled on stop: a read in flight finishes (backends bound their own time) and wipes its value.
+        Mono.defer(() -> backend.read(location))
+                .doOnDiscard(BackendSecret.class, BackendSecret::wipe)
+                .map(secret -> {
+                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.OK);
+                    return install(location, secret);
+                })
+                .switchIfEmpty(Mono.fromSupplier(() -> {
+                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.NOT_FOUND);
+                    return installAbsent(location);
+                }))
+                .onErrorResume(ex -> {
+                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.ERROR);
+                    return Mono.just(recordFailure(location, null, ex));
+                })
+                .subscribe(outcome -> finish(location, flight, outcome));
+    }
+
+    private void finish(BackendLocation location, Flight flight, Outcome outcome) {
+        // Leave the flight before answering, so a caller that starts after the answer sees the new entry (or
+        // starts a new read) and never joins a finished flight.
+        flights.remove(location, flight);
+        flight.sink.tryEmitValue(outcome);
+    }
+
+    /** Encrypts the read, wipes its plaintext and replaces the entry whole. */
+    private Outcome install(BackendLocation location, BackendSecret secret) {
+        EncryptedVersion current;
+        EncryptedVersion previous;
+        try {
+            current = cipher.encrypt(location, secret.current());
+            previous = secret.previous() == null ? null : cipher.encrypt(location, secret.previous());
+        } catch (RuntimeException ex) {
+            return recordFailure(location, null, ex);
+        } finally {
+            secret.wipe();
+        }
+        Instant now = clock.instant();
+        CachedSecret entry;
+        RotationEvent event = null;
+        boolean recovered;
+        synchronized (lock) {
+            Slot slot = slotFor(location);
+            CachedSecret old = slot.data;
+            boolean rotated = old != null && !old.current().version().equals(current.version());
+            entry = new CachedSecret(location, current, previous, now,
+                    old == null || rotated ? now : old.rotatedAt(), secret.marker());
+            slot.data = entry;
+            slot.notFoundUntil = null;
+            recovered = slot.recover();
+            slot.nextPollAt = now.plus(jittered(pollInterval));
+            if (rotated) {
+                event = new RotationEvent(location, current.version(),
+                        previous == null ? null : previous.version(), now);
+            }
+        }
+        if (recovered) {
+            log.info("{} answers again for {}", location.backend(), location);
+        }
+        if (event != null) {
+            log.info("Rotation seen at {}: current version is now {} (previous {})", location,
+                    event.currentVersion(), event.previousVersion());
+            metrics.rotation(location.backend());
+            rotations.emitNext(event, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1)));
+        }
+        return new Loaded(entry);
+    }
+
+    private Outcome installAbsent(BackendLocation location) {
+        Instant now = clock.instant();
+        boolean deleted;
+        synchronized (lock) {
+            Slot slot = slotFor(location);
+            deleted = slot.data != null;
+            slot.data = null;
+            slot.notFoundUntil = now.plus(notFoundTtl);
+            slot.recover();
+            slot.nextPollAt = now.plus(jittered(pollInterval));
+        }
+        if (deleted) {
+            log.info("{} no longer has a secret at {}; the cached copy was dropped", location.backend(), location);
+        }
+        return Absent.INSTANCE;
+    }
+
+    /**
+     * Remembers a failure and backs off. {@code polled} is the slot a poll worked on (so that a poll does not
+     * count as a use in the LRU order), or {@code null} to look the location up.
+     */
+    private Failed recordFailure(BackendLocation location, Slot polled, Throwable ex) {
+        RuntimeException error = ex instanceof RuntimeException runtime ? runtime
+                : new BackendUnavailableException(location.backend(), location.backend() + " failed for "
+                        + location.path() + ": " + ex.getClass().getSimpleName(), ex);
+        Instant now = clock.instant();
+        Instant retryAt;
+        boolean first;
+        synchronized (lock) {
+            Slot slot = polled != null ? polled : slotFor(location);
+            slot.failures++;
+            retryAt = now.plus(backoff(slot.failures));
+            slot.retryAt = retryAt;
+            slot.nextPollAt = retryAt;
+            first = slot.lastError == null;
+            slot.lastError = error;
+        }
+        if (first) {
+            log.warn("{} failed for {}: {}; the last good value (if any) is served until keybroker.cache.ttl + "
+                    + "keybroker.cache.max-stale after it was read; retrying with backoff", location.backend(),
+                    location, error.getMessage());
+        } else {
+            log.debug("{} failed again for {}: {}", location.backend(), location, error.getMessage());
+        }
+        return new Failed(error, retryAt);
+    }
+
+    // ------------------------------------------------------------------------------------------ background
+
+    /** Runs the due background work once; the periodic task calls it, tests may call it directly. */
+    void tick() {
+        Instant now = clock.instant();
+        List<Due> reads = new ArrayList<>();
+        List<Due> polls = new ArrayList<>();
+        synchronized (lock) {
+            // Iterating does not change the access order, so background work never counts as a use.
+            Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
+            while (it.hasNext()) {
+                Map.Entry<BackendLocation, Slot> e = it.next();
+                BackendLocation location = e.getKey();
+                Slot slot = e.getValue();
+                boolean busy = slot.polling || flights.containsKey(location);
+                boolean pinned = slot.pins > 0;
+                boolean backingOff = slot.retryAt != null && now.isBefore(slot.retryAt);
+                if (slot.data != null && !now.isBefore(usableUntil(slot.data))) {
+                    slot.data = null; // can never be served again
+                }
+                if (slot.notFoundUntil != null && !now.isBefore(slot.notFoundUntil)) {
+                    slot.notFoundUntil = null;
+                }
+                if (!pinned && !busy && !backingOff && slot.data == null && slot.notFoundUntil == null) {
+                    it.remove();
+                    continue;
+                }
+                if (busy || backingOff) {
+                    continue;
+                }
+                if (slot.data == null) {
+                    // Only a watched location gets here: keep trying to load it.
+                    if (slot.notFoundUntil == null && due(slot.nextPollAt, now)) {
+                        reads.add(new Due(location, slot));
+                    }
+                    continue;
+                }
+                boolean readSinceFetch = slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt());
+                if ((pinned || readSinceFetch) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
+                    reads.add(new Due(location, slot));
+                } else if ((pinned || now.isBefore(freshUntil(slot.data))) && due(slot.nextPollAt, now)) {
+                    slot.polling = true;
+                    polls.add(new Due(location, slot));
+                }
+            }
+        }
+        if (reads.isEmpty() && polls.isEmpty()) {
+            return;
+        }
+        Flux.concat(Flux.fromIterable(reads).map(due -> load(due.location()).then()),
+                        Flux.fromIterable(polls).map(this::poll))
+                .flatMap(call -> call, MAX_CONCURRENT_CALLS)
+                .takeUntilOther(stopped.asMono())
+                .subscribe(null, ex -> log.warn("background cache work failed: {}", ex.toString()));
+    }
+
+    /** Asks for the change marker and reads the data only when it moved. */
+    private Mono<Void> poll(Due due) {
+        BackendLocation location = due.location();
+        Slot slot = due.slot();
+        SecretBackend backend;
+        try {
+            backend = backends.get(location.backend());
+        } catch (RuntimeException ex) {
+            endPoll(slot);
+            recordFailure(location, slot, ex);
+            return Mono.empty();
+        }
+        Timer.Sample sample = metrics.start();
+        return Mono.defer(() -> backend.marker(location))
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(marker -> {
+                    metrics.call(sample, backend.id(), CacheMetrics.MARKER,
+                            marker.isPresent() ? CacheMetrics.OK : CacheMetrics.NOT_FOUND);
+                    if (unchanged(slot, marker)) {
+                        return Mono.<Void>empty();
+                    }
+                    endPoll(slot);
+                    return load(location).then();
+                })
+                .onErrorResume(ex -> {
+                    metrics.call(sample, backend.id(), CacheMetrics.MARKER, CacheMetrics.ERROR);
+                    endPoll(slot);
+                    recordFailure(location, slot, ex);
+                    return Mono.empty();
+                })
+                .doFinally(signal -> endPoll(slot));
+    }
+
+    /** Whether the marker still matches the entry; if so, schedules the next poll. */
+    private boolean unchanged(Slot slot, Optional<ChangeMarker> marker) {
+        Instant now = clock.instant();
+        boolean recovered = false;
+        boolean unchanged;
+        synchronized (lock) {
+            slot.polling = false;
+            unchanged = marker.isPresent() && slot.data != null && marker.get().equals(slot.data.marker());
+            if (unchanged) {
+                recovered = slot.recover();
+                slot.nextPollAt = now.plus(jittered(pollInterval));
+            }
+        }
+        if (recovered) {
+            log.info("the backend answers change-marker polls again");
+        }
+        return unchanged;
+    }
+
+    private void endPoll(Slot slot) {
+        synchronized (lock) {
+            slot.polling = false;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- lifecycle
+
+    @Override
+    public void start() {
+        synchronized (lock) {
+            if (ticker == null) {
+                stopped = Sinks.empty();
+                long period = tickInterval.toMillis();
+                ticker = scheduler.schedulePeriodically(this::safeTick, period, period, TimeUnit.MILLISECONDS);
+                log.debug("cache poller started: ttl {}, max-stale {}, poll-interval {} (jitter {}), tick {}", ttl,
+                        maxStale, pollInterval, jitter, tickInterval);
+            }
+        }
+    }
+
+    /**
+     * Stops background work, fails reads still in flight, and completes every rotation stream (for good: the
+     * streams are not reopened by a later {@link #start()}).
+     */
+    @Override
+    public void stop() {
+        Disposable stopping;
+        synchronized (lock) {
+            stopping = ticker;
+            ticker = null;
+        }
+        if (stopping != null) {
+            stopping.dispose();
+        }
+        stopped.tryEmitEmpty();
+        for (Map.Entry<BackendLocation, Flight> e : flights.entrySet()) {
+            BackendLocation location = e.getKey();
+            finish(location, e.getValue(), new Failed(new BackendUnavailableException(location.backend(),
+                    "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
+        }
+        rotations.tryEmitComplete();
+        log.debug("cache stopped");
+    }
+
+    @Override
+    public boolean isRunning() {
+        return ticker != null;
+    }
+
+    /** Stops, and releases the scheduler if this cache owns it. */
+    @Override
+    public void close() {
+        stop();
+        if (ownsScheduler) {
+            scheduler.dispose();
+        }
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+
+    private void safeTick() {
+        try {
+            tick();
+        } catch (RuntimeException ex) {
+            // A periodic task that throws is cancelled; log and keep polling.
+            log.warn("cache background tick failed: {}", ex.toString());
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------- helpers
+
+    /** The slot for a location, created if absent; creating one may evict the least recently used. */
+    private Slot slotFor(BackendLocation location) {
+        Slot slot = slots.get(location);
+        if (slot == null) {
+            slot = new Slot();
+            slots.put(location, slot);
+            evictBeyondMaxSize(location);
+        }
+        return slot;
+    }
+
+    private void evictBeyondMaxSize(BackendLocation keep) {
+        Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
+        while (slots.size() > maxSize && it.hasNext()) {
+            Map.Entry<BackendLocation, Slot> eldest = it.next();
+            // Watched locations and reads in flight stay; if everything is watched the cache grows past max-size
+            // rather than silently dropping a watch.
+            if (!eldest.getKey().equals(keep) && eldest.getValue().pins == 0 && !eldest.getValue().polling
+                    && !flights.containsKey(eldest.getKey())) {
+                it.remove();
+                metrics.eviction();
+            }
+        }
+    }
+
+    private Instant freshUntil(CachedSecret secret) {
+        return secret.fetchedAt().plus(ttl);
+    }
+
+    private Instant usableUntil(CachedSecret secret) {
+        return secret.fetchedAt().plus(ttl).plus(maxStale);
+    }
+
+    private static boolean due(Instant at, Instant now) {
+        return at == null || !now.isBefore(at);
+    }
+
+    /** {@code base} moved randomly by up to {@code jitter} of itself either way, so a fleet does not poll in step. */
+    private Duration jittered(Duration base) {
+        double factor = 1 + jitter * (2 * random.nextDouble() - 1);
+        return Duration.ofMillis(Math.max(1, (long) (base.toMillis() * factor)));
+    }
+
+    /** Exponential backoff with "equal jitter": half the step fixed, half random. */
+    private Duration backoff(int failures) {
+        long step = INITIAL_BACKOFF.toMillis() << Math.min(failures - 1, 16);
+        step = Math.min(step, maxBackoff.toMillis());
+        return Duration.ofMillis(step / 2 + (long) (random.nextDouble() * (step / 2.0)));
+    }
+
+    private int size() {
+        synchronized (lock) {
+            return slots.size();
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** Mutable bookkeeping for one location; every field is guarded by {@link #lock}. */
+    private static final class Slot {
+        CachedSecret data;
+        Instant notFoundUntil;
+        Instant lastHitAt;
+        Instant nextPollAt;
+        Instant retryAt;
+        RuntimeException lastError;
+        int failures;
+        int pins;
+        boolean polling;
+
+        /** Clears the failure state; true when there was one. */
+        boolean recover() {
+            boolean had = lastError != null;
+            failures = 0;
+            retryAt = null;
+            lastError = null;
+            return had;
+        }
+    }
+
+    private static final class Flight {
+        final Sinks.One<Outcome> sink = Sinks.one();
+    }
+
+    private record Due(BackendLocation location, Slot slot) {
+    }
+
+    private sealed interface Outcome permits Loaded, Absent, Failed {
+    }
+
+    private record Loaded(CachedSecret secret) implements Outcome {
+    }
+
+    private enum Absent implements Outcome {
+        INSTANCE
+    }
+
+    private record Failed(RuntimeException error, Instant retryAt) implements Outcome {
+    }
+}

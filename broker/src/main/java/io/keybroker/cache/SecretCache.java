@@ -1,0 +1,42 @@
+package io.keybroker.cache;
+
+import io.keybroker.backend.BackendLocation;
+import java.util.Collection;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The encrypted in-memory cache between the API and the backends. Every backend read goes through it, so
+ * concurrent requests for one secret cause one backend call, and rotation is noticed in one place.
+ *
+ * <p>Answers are immutable {@link CachedSecret} entries whose values are encrypted; decrypt them with
+ * {@link SecretCipher#withPlaintext} only to write a response.
+ */
+public interface SecretCache {
+
+    /**
+     * The entry for a location: from memory while fresh, else from the backend (one read shared by every
+     * concurrent caller for the location). Empty when the backend has no such secret (remembered for
+     * {@code keybroker.cache.not-found-ttl}). When the backend fails, the last good entry is served with source
+     * {@link CacheHit.Source#STALE} up to {@code ttl + max-stale} after it was fetched; otherwise the error is
+     * {@link SecretUnavailableException} with a retry delay, or the backend's
+     * {@link io.keybroker.backend.SecretFormatException} when the value cannot be served as configured.
+     */
+    Mono<CacheHit> get(BackendLocation location);
+
+    /**
+     * Re-reads the location from the backend now (for {@code POST /v1/secrets/{name}/refresh} and after a
+     * rotation), joining a read already in flight. Empty when the backend has no such secret. A failure is an
+     * error signal, even when an older entry could still be served by {@link #get}.
+     */
+    Mono<CacheHit> refresh(BackendLocation location);
+
+    /** Every rotation the cache sees, as it sees it (hot; no replay). Never carries a value. */
+    Flux<RotationEvent> rotations();
+
+    /**
+     * The rotations of the given locations. While subscribed, these locations are kept loaded and polled for
+     * changes even when no request reads them (a watcher must hear of a rotation whoever reads the secret).
+     */
+    Flux<RotationEvent> rotations(Collection<BackendLocation> locations);
+}
