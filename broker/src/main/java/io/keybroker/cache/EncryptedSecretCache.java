@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +72,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private static final Duration BACKOFF_CAP = Duration.ofSeconds(60);
     private static final double REFRESH_AHEAD = 0.8;
     private static final int MAX_CONCURRENT_CALLS = 16;
+    /**
+     * A last-resort bound on one backend call. Backends bound their own calls far tighter; this only keeps a
+     * backend that never answers from holding a single flight (and every request waiting on it) forever.
+     */
+    static final Duration CALL_LIMIT = Duration.ofSeconds(60);
 
     private final SecretBackends backends;
     private final SecretCipher cipher;
@@ -283,6 +289,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Timer.Sample sample = metrics.start();
         // Not cancelled on stop: a read in flight finishes (backends bound their own time) and wipes its value.
         Mono.defer(() -> backend.read(location))
+                .timeout(CALL_LIMIT, scheduler)
                 .doOnDiscard(BackendSecret.class, BackendSecret::wipe)
                 .map(secret -> {
                     metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.OK);
@@ -371,9 +378,17 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
      * count as a use in the LRU order), or {@code null} to look the location up.
      */
     private Failed recordFailure(BackendLocation location, Slot polled, Throwable ex) {
-        RuntimeException error = ex instanceof RuntimeException runtime ? runtime
-                : new BackendUnavailableException(location.backend(), location.backend() + " failed for "
-                        + location.path() + ": " + ex.getClass().getSimpleName(), ex);
+        RuntimeException error;
+        if (ex instanceof TimeoutException) {
+            error = new BackendUnavailableException(location.backend(), location.backend() + " did not answer "
+                    + "within " + CALL_LIMIT.toSeconds() + "s for " + location.path() + "; check that it is "
+                    + "reachable from the broker");
+        } else if (ex instanceof RuntimeException runtime) {
+            error = runtime;
+        } else {
+            error = new BackendUnavailableException(location.backend(), location.backend() + " failed for "
+                    + location.path() + ": " + ex.getClass().getSimpleName(), ex);
+        }
         Instant now = clock.instant();
         Instant retryAt;
         boolean first;
@@ -466,6 +481,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         }
         Timer.Sample sample = metrics.start();
         return Mono.defer(() -> backend.marker(location))
+                .timeout(CALL_LIMIT, scheduler)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(marker -> {

@@ -239,6 +239,20 @@ class EncryptedSecretCacheTests {
     }
 
     @Test
+    void shouldNotLetABackendThatNeverAnswersHoldRequestsForever() {
+        backend.put(PATH, "1", V1_CREATED, "sk_test_one");
+        backend.holdReads();
+        CompletableFuture<CacheHit> waiting = cache.get(KEY).toFuture();
+
+        advance(EncryptedSecretCache.CALL_LIMIT.minusSeconds(1));
+        assertThat(waiting).isNotDone();
+        advance(Duration.ofSeconds(1));
+
+        assertThatThrownBy(waiting::join).hasCauseInstanceOf(SecretUnavailableException.class)
+                .hasMessageContaining("did not answer within 60s for " + PATH);
+    }
+
+    @Test
     void shouldPassAFormatProblemThroughWhenNothingIsCached() {
         backend.failWith(new SecretFormatException("version 1 at vault:" + PATH + " has no field 'value'"));
         assertThatThrownBy(() -> get(KEY)).isInstanceOf(SecretFormatException.class).hasMessageContaining("field");
