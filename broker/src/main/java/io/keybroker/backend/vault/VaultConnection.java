@@ -256,9 +256,13 @@ public final class VaultConnection implements AutoCloseable {
             int length = buffer.readableByteCount();
             byte[] bytes = new byte[length];
             buffer.read(bytes);
-            buffer.readPosition(0);
-            buffer.writePosition(0);
-            buffer.write(new byte[length]);
+            try {
+                buffer.readPosition(0);
+                buffer.writePosition(0);
+                buffer.write(new byte[length]);
+            } catch (RuntimeException ex) {
+                // Best effort: a buffer that cannot be overwritten is still released below.
+            }
             return bytes;
         } finally {
             DataBufferUtils.release(buffer);

@@ -11,6 +11,7 @@ import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
 import java.time.Clock;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -53,20 +54,27 @@ public final class VaultSecretBackend implements SecretBackend {
 
     @Override
     public Mono<ChangeMarker> marker(BackendLocation location) {
-        return Mono.defer(() -> metadata(location))
+        return bounded(Mono.defer(() -> metadata(location))
                 .flatMap(metadata -> Mono.justOrEmpty(metadata.select(clock.instant())))
-                .map(KvMetadata.Selection::marker);
+                .map(KvMetadata.Selection::marker), location);
     }
 
     @Override
     public Mono<BackendSecret> read(BackendLocation location) {
-        return Mono.defer(() -> readOnce(location))
+        return bounded(Mono.defer(() -> readOnce(location))
                 // A version deleted between the metadata and the data read: read the new state again.
                 .retryWhen(Retry.max(ATTEMPTS - 1).filter(VersionVanished.class::isInstance)
                         .onRetryExhaustedThrow((spec, signal) -> new BackendUnavailableException(id(), "vault: the "
                                 + "versions of " + dataPath(location) + " kept changing while the broker read them ("
-                                + ATTEMPTS + " attempts); the next read tries again")))
+                                + ATTEMPTS + " attempts); the next read tries again"))), location)
                 .doOnDiscard(BackendSecret.class, BackendSecret::wipe);
+    }
+
+    /** The whole operation, login and every call included, within {@code keybroker.vault.timeout}. */
+    private <T> Mono<T> bounded(Mono<T> operation, BackendLocation location) {
+        return operation.timeout(vault.properties().timeout(), Mono.defer(() -> Mono.error(vault.unavailable(
+                new TimeoutException(), "read " + vault.properties().kvMount() + "/{metadata,data}/"
+                        + SecretName.printable(location.path())))));
     }
 
     /** Completes when Vault answers {@code auth/token/lookup-self} with the broker's credentials. */
