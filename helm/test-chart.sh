@@ -38,9 +38,21 @@ done
 HELM="$TOOLS/helm"
 KV="$TOOLS/kubernetes-validate"
 CHECKOV="$TOOLS/checkov"
-# The Python interpreter of the venv that holds kubernetes-validate.
-PY="$(head -n1 "$(readlink -f "$KV")" | sed -n 's/^#! *//p' | awk '{print $1}')"
-if [[ -z "$PY" || ! -x "$PY" ]]; then PY="$(dirname "$(readlink -f "$KV")")/python3"; fi
+# The Python interpreter of the venv that holds kubernetes-validate: from the
+# script's "#!" line, or from the "exec" line pip writes for long paths, or
+# next to the script.
+kv_script="$(readlink -f "$KV")"
+PY=""
+for candidate in "$(head -n1 "$kv_script" | sed -n 's/^#! *\([^ ]*\).*/\1/p')" \
+                 "$(sed -n "s/^'''exec' \"\{0,1\}\([^\" ]*\).*/\1/p" "$kv_script" | head -n1)" \
+                 "$(dirname "$kv_script")/python3" "$(dirname "$kv_script")/python" "$TOOLS/python3"; do
+  if [[ -n "$candidate" && -x "$candidate" && "$(basename "$candidate")" == python* ]]; then PY="$candidate"; break; fi
+done
+if [[ -z "$PY" ]] || ! "$PY" -c 'import yaml' 2>/dev/null; then
+  echo "FAIL cannot find the Python (with PyYAML) of kubernetes-validate's venv from $kv_script"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 if ! "$PY" -c 'import cloudcoil.models.cert_manager' 2>/dev/null; then
   echo "installing $CERT_MANAGER_MODELS into $(dirname "$PY")"
   "$PY" -m pip install -q "$CERT_MANAGER_MODELS" || { echo "FAIL cannot install $CERT_MANAGER_MODELS"; echo "0 passed, 1 failed"; exit 1; }
@@ -113,6 +125,18 @@ if "$HELM" template checkout "$OUT/workload/checkout" --namespace "$NAMESPACE" \
 else
   cat "$OUT/workload.err"; fail "helm template (workload chart)"
 fi
+
+# NOTES.txt renders and names the next step (helm install --dry-run=client
+# needs no cluster).
+for args in "" "-f $HERE/ci/full-values.yaml" "--set namespaceResources=false"; do
+  # shellcheck disable=SC2086
+  if "$HELM" install keybroker "$HERE" --namespace "$NAMESPACE" --dry-run=client $args >"$OUT/notes.log" 2>&1 \
+     && sed -n '/^NOTES:/,$p' "$OUT/notes.log" | grep -q -e 'Next step' -e 'namespaceResources is false'; then
+    pass "NOTES.txt renders (${args:-defaults})"
+  else
+    tail -n 20 "$OUT/notes.log"; fail "NOTES.txt (${args:-defaults})"
+  fi
+done
 
 # Rendering must fail clearly where a value is required.
 expect_render_error() { # label, expected message, args...

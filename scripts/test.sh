@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs its own tools (OpenBao, moto, stripe-mock, toxiproxy,
+# Helm, sslyze, checkov, kubernetes-validate; podman when run as root), then runs every test against the real
+# peers. `.ci/run` calls exactly this.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+install_args=()
+if [ "$(id -u)" = 0 ]; then
+  install_args+=(--with-podman)
+fi
+scripts/install-tools.sh "${install_args[@]}"
+export KEYBROKER_TOOLS_BIN="$root/.tools/bin"
+export PATH="$KEYBROKER_TOOLS_BIN:$PATH"
+
+# Unit and integration tests of every module (real TLS handshakes, OpenBao, moto, stripe-mock, toxiproxy,
+# a Spring Cloud Config client), and the jar.
+./mvnw -B -ntp verify
+
+# The Helm chart: lint, render, Kubernetes schemas offline, checkov, values typos rejected.
+if [ -x helm/test-chart.sh ]; then
+  helm/test-chart.sh
+fi
+
+# The sidecar image: built without a Docker engine, run read-only and non-root under podman.
+if [ -x sidecar-image/build.sh ] && [ -x sidecar-image/test-image.sh ]; then
+  sidecar-image/build.sh
+  sidecar-image/test-image.sh
+fi
+echo "All Keybroker tests passed."
