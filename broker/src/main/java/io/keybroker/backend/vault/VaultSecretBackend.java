@@ -12,6 +12,7 @@ import io.keybroker.secret.SecretValue;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -56,7 +57,7 @@ public final class VaultSecretBackend implements SecretBackend {
     public Mono<ChangeMarker> marker(BackendLocation location) {
         return bounded(Mono.defer(() -> metadata(location))
                 .flatMap(metadata -> Mono.justOrEmpty(metadata.select(clock.instant())))
-                .map(KvMetadata.Selection::marker), location);
+                .map(KvMetadata.Selection::marker), () -> "read " + metadataPath(location));
     }
 
     @Override
@@ -66,15 +67,15 @@ public final class VaultSecretBackend implements SecretBackend {
                 .retryWhen(Retry.max(ATTEMPTS - 1).filter(VersionVanished.class::isInstance)
                         .onRetryExhaustedThrow((spec, signal) -> new BackendUnavailableException(id(), "vault: the "
                                 + "versions of " + dataPath(location) + " kept changing while the broker read them ("
-                                + ATTEMPTS + " attempts); the next read tries again"))), location)
+                                + ATTEMPTS + " attempts); the next read tries again"))),
+                () -> "read " + metadataPath(location) + " and the versions it lists")
                 .doOnDiscard(BackendSecret.class, BackendSecret::wipe);
     }
 
     /** The whole operation, login and every call included, within {@code keybroker.vault.timeout}. */
-    private <T> Mono<T> bounded(Mono<T> operation, BackendLocation location) {
-        return operation.timeout(vault.properties().timeout(), Mono.defer(() -> Mono.error(vault.unavailable(
-                new TimeoutException(), "read " + vault.properties().kvMount() + "/{metadata,data}/"
-                        + SecretName.printable(location.path())))));
+    private <T> Mono<T> bounded(Mono<T> operation, Supplier<String> action) {
+        return operation.timeout(vault.properties().timeout(),
+                Mono.defer(() -> Mono.error(vault.unavailable(new TimeoutException(), action.get()))));
     }
 
     /** Completes when Vault answers {@code auth/token/lookup-self} with the broker's credentials. */

@@ -114,7 +114,7 @@ class VaultSecretBackendIntegrationTests extends VaultBackendContract {
     @Test
     void shouldRenewTheTokenBeforeItExpiresAndLogInAgainAtItsMaxTtl() {
         admin().appRole("keybroker-short", "short-role-id", "short-secret-id", Map.of(
-                "token_policies", VaultFixtures.BROKER_POLICY, "token_ttl", "4s", "token_max_ttl", "10s"));
+                "token_policies", VaultFixtures.BROKER_POLICY, "token_ttl", "4s", "token_max_ttl", "12s"));
         admin().kvPut("prod/renewal/key", Map.of("value", "sk_renewal"));
         VaultProperties vault = VaultFixtures.appRole(address(), "short-role-id", "short-secret-id");
         vault.getSession().getLifecycle().setRefreshBeforeExpiry(Duration.ofSeconds(2));
