@@ -15,6 +15,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
+import org.springframework.boot.availability.LivenessState;
+import org.springframework.boot.availability.ReadinessState;
+import org.springframework.boot.autoconfigure.availability.ApplicationAvailabilityAutoConfiguration;
+import org.springframework.boot.health.actuate.endpoint.HealthEndpoint;
+import org.springframework.boot.health.autoconfigure.actuate.endpoint.AvailabilityProbesAutoConfiguration;
+import org.springframework.boot.health.autoconfigure.actuate.endpoint.HealthEndpointAutoConfiguration;
+import org.springframework.boot.health.autoconfigure.application.AvailabilityHealthContributorAutoConfiguration;
+import org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration;
+import org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration;
+import org.springframework.boot.test.context.ConfigDataApplicationContextInitializer;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -86,6 +98,38 @@ class VaultReadinessIntegrationTests {
                 Map.of("secret_id", pendingSecretId));
 
         assertThat(readiness.health().block(WAIT).getStatus()).isEqualTo(Status.UP);
+    }
+
+    @Test
+    void shouldHoldTheReadinessGroupOfApplicationYamlDownUntilVaultAnswers() {
+        int port = OpenBaoServer.freePort();
+        new ApplicationContextRunner()
+                .withInitializer(new ConfigDataApplicationContextInitializer())
+                .withConfiguration(AutoConfigurations.of(ApplicationAvailabilityAutoConfiguration.class,
+                        HealthContributorAutoConfiguration.class, HealthContributorRegistryAutoConfiguration.class,
+                        AvailabilityHealthContributorAutoConfiguration.class, AvailabilityProbesAutoConfiguration.class,
+                        HealthEndpointAutoConfiguration.class))
+                .withUserConfiguration(ClockConfiguration.class, VaultBackendConfiguration.class)
+                .withPropertyValues("keybroker.backend=vault",
+                        "spring.cloud.vault.uri=http://127.0.0.1:" + port,
+                        "spring.cloud.vault.authentication=APPROLE",
+                        "spring.cloud.vault.app-role.role-id=" + VaultFixtures.ROLE_ID,
+                        "spring.cloud.vault.app-role.secret-id=" + VaultFixtures.SECRET_ID)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    // What SpringApplication publishes once the broker has started: only vault holds it back.
+                    AvailabilityChangeEvent.publish(context, LivenessState.CORRECT);
+                    AvailabilityChangeEvent.publish(context, ReadinessState.ACCEPTING_TRAFFIC);
+                    HealthEndpoint health = context.getBean(HealthEndpoint.class);
+                    assertThat(health.healthForPath("readiness").getStatus()).isEqualTo(Status.DOWN);
+                    assertThat(health.healthForPath("liveness").getStatus()).as("never a crash loop")
+                            .isEqualTo(Status.UP);
+
+                    server = OpenBaoServer.startOn("readiness-group", port);
+                    VaultFixtures.seedBrokerAccess(server.admin());
+
+                    assertThat(health.healthForPath("readiness").getStatus()).isEqualTo(Status.UP);
+                });
     }
 
     @Test
