@@ -23,7 +23,7 @@
 #   SOURCE_DATE_EPOCH  time stamp of every file (default: the last commit's time)
 #
 # Needs: bash, python3, openssl, curl, tar, unshare and chroot (util-linux,
-# coreutils), and Debian's apt-get to download libc6 (falls back to copying
+# coreutils), objcopy (binutils), and Debian's apt-get to download libc6 (falls back to copying
 # the build machine's glibc when apt-get cannot).
 set -euo pipefail
 
@@ -65,7 +65,7 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 [[ -f "$JAR" ]] || die "no broker jar at $JAR: build it with ./mvnw -pl broker -am package -DskipTests, or set KEYBROKER_JAR"
 [[ -x "$JDK/bin/jlink" ]] || die "no JDK with jlink at $JDK: set KEYBROKER_JDK to a JDK 25"
 "$JDK/bin/java" -version 2>&1 | grep -q 'version "25' || die "$JDK is not a JDK 25"
-for tool in python3 openssl tar unshare chroot; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+for tool in python3 openssl tar unshare chroot objcopy; do command -v "$tool" >/dev/null || die "$tool is needed (objcopy: binutils, for jlink --strip-debug)"; done
 if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
   SOURCE_DATE_EPOCH="$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)"
 fi
