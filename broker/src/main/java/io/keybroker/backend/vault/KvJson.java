@@ -83,7 +83,8 @@ final class KvJson {
                 parser.skipChildren();
             }
             throw new SecretFormatException("the vault secret " + where + " has no field '"
-                    + SecretName.printable(field) + "' (its fields: " + (seen.isEmpty() ? "none" : String.join(", ", seen))
+                    + SecretName.printable(field) + "' (its fields: "
+                    + (seen.isEmpty() ? "none" : String.join(", ", seen))
                     + "); write the value under '" + SecretName.printable(field) + "' or set the mapping's field "
                     + "(keybroker.mappings[i].field)");
         } catch (JacksonException ex) {

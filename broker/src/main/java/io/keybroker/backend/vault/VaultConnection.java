@@ -25,6 +25,7 @@ import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 import org.springframework.util.StringUtils;
 import org.springframework.vault.authentication.CachingVaultTokenSupplier;
 import org.springframework.vault.authentication.LifecycleAwareSessionManagerSupport.FixedTimeoutRefreshTrigger;
+import org.springframework.vault.authentication.LoginToken;
 import org.springframework.vault.authentication.ReactiveLifecycleAwareSessionManager;
 import org.springframework.vault.authentication.ReactiveSessionManager;
 import org.springframework.vault.authentication.VaultLoginException;
@@ -110,7 +111,8 @@ public final class VaultConnection implements AutoCloseable {
         VaultProperties.SessionLifecycle lifecycle = vault.getSession().getLifecycle();
         this.sessions = new ResettableSessionManager(() -> lifecycle.isEnabled()
                 ? new ReactiveLifecycleAwareSessionManager(login, scheduler, loginClient,
-                        new FixedTimeoutRefreshTrigger(lifecycle.getRefreshBeforeExpiry(), lifecycle.getExpiryThreshold()))
+                        new FixedTimeoutRefreshTrigger(lifecycle.getRefreshBeforeExpiry(),
+                                lifecycle.getExpiryThreshold()))
                 : CachingVaultTokenSupplier.of(login));
         this.template = new ReactiveVaultTemplate(clients, sessions);
     }
@@ -223,7 +225,8 @@ public final class VaultConnection implements AutoCloseable {
         })
                 .timeout(properties.timeout())
                 .doOnDiscard(Reply.class, Reply::wipe)
-                .onErrorMap(error -> !(error instanceof BackendUnavailableException), error -> unavailable(error, action));
+                .onErrorMap(error -> !(error instanceof BackendUnavailableException),
+                        error -> unavailable(error, action));
     }
 
     private Mono<Boolean> tokenWorks() {
@@ -281,7 +284,8 @@ public final class VaultConnection implements AutoCloseable {
         if (reply.status() == 403 && reply.tokenRejected()) {
             message = "vault: Vault at " + address + " rejected the broker's token (" + said + ") when trying to "
                     + action + ", and the token cannot look itself up, also after a new login with "
-                    + "spring.cloud.vault.authentication=" + vault.getAuthentication() + ": check " + VaultLogin.credentials(vault)
+                    + "spring.cloud.vault.authentication=" + vault.getAuthentication() + ": check "
+                    + VaultLogin.credentials(vault)
                     + "; the token also needs Vault's default policy (do not set token_no_default_policy)";
         } else if (reply.status() == 403) {
             message = "vault: Vault at " + address + " denied the broker's token (" + said + ") when trying to "
@@ -311,7 +315,8 @@ public final class VaultConnection implements AutoCloseable {
             return loginFailed(error, doing);
         }
         if (error instanceof DataBufferLimitException) {
-            return new BackendUnavailableException(BACKEND, "vault: Vault at " + address + " sent an answer larger than "
+            return new BackendUnavailableException(BACKEND, "vault: Vault at " + address + " sent an answer larger "
+                    + "than "
                     + "keybroker.vault.max-response-size (" + properties.maxResponseSize() + ") " + doing
                     + ": check the size of the secret, or raise keybroker.vault.max-response-size", error);
         }
@@ -333,7 +338,8 @@ public final class VaultConnection implements AutoCloseable {
         WebClientResponseException response = find(error, WebClientResponseException.class);
         if (response != null) {
             String errors = KvJson.errors(response.getResponseBodyAsByteArray());
-            return new BackendUnavailableException(BACKEND, "vault: Vault at " + address + " refused the broker's login ("
+            return new BackendUnavailableException(BACKEND, "vault: Vault at " + address
+                    + " refused the broker's login ("
                     + method + ": " + response.getStatusCode().value() + (errors.isEmpty() ? "" : " " + errors) + ") "
                     + doing + ": check " + VaultLogin.credentials(vault), error);
         }
@@ -404,7 +410,7 @@ public final class VaultConnection implements AutoCloseable {
 
     /** The accessor of the current session token (no secret): tests follow renewal and re-login with it. */
     Mono<String> sessionAccessor() {
-        return sessions.getSessionToken().map(token -> token instanceof org.springframework.vault.authentication.LoginToken login
+        return sessions.getSessionToken().map(token -> token instanceof LoginToken login
                 && login.getAccessor() != null ? login.getAccessor() : "");
     }
 

@@ -1,5 +1,6 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.secret.SecretName;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -180,7 +181,8 @@ final class VaultLogin {
             case APPROLE -> "spring.cloud.vault.app-role.role-id and spring.cloud.vault.app-role.secret-id (does the "
                     + "AppRole exist at auth/" + vault.getAppRole().getAppRolePath() + ", is the secret id still "
                     + "valid?)";
-            case KUBERNETES -> "spring.cloud.vault.kubernetes.role, spring.cloud.vault.kubernetes.kubernetes-path (auth/"
+            case KUBERNETES -> "spring.cloud.vault.kubernetes.role, spring.cloud.vault.kubernetes.kubernetes-path "
+                    + "(auth/"
                     + vault.getKubernetes().getKubernetesPath() + ") and the service-account token in "
                     + "spring.cloud.vault.kubernetes.service-account-token-file (is the role bound to this service "
                     + "account and audience?)";
@@ -202,11 +204,15 @@ final class VaultLogin {
         boolean hasToken = StringUtils.hasText(vault.getToken());
         boolean hasRole = StringUtils.hasText(appRole.getRole());
         RoleId roleId = StringUtils.hasText(appRole.getRoleId()) ? RoleId.provided(appRole.getRoleId())
-                : hasRole ? RoleId.pull(VaultToken.of(vault.getToken())) : RoleId.wrapped(VaultToken.of(vault.getToken()));
+                : hasRole ? RoleId.pull(initialToken(vault)) : RoleId.wrapped(initialToken(vault));
         SecretId secretId = StringUtils.hasText(appRole.getSecretId()) ? SecretId.provided(appRole.getSecretId())
                 : !hasToken ? SecretId.absent()
-                : hasRole ? SecretId.pull(VaultToken.of(vault.getToken())) : SecretId.wrapped(VaultToken.of(vault.getToken()));
+                : hasRole ? SecretId.pull(initialToken(vault)) : SecretId.wrapped(initialToken(vault));
         return AppRoleAuthentication.createAuthenticationSteps(options.roleId(roleId).secretId(secretId).build());
+    }
+
+    private static VaultToken initialToken(VaultProperties vault) {
+        return VaultToken.of(vault.getToken());
     }
 
     private static AuthenticationSteps kubernetes(VaultProperties vault) {
@@ -249,6 +255,6 @@ final class VaultLogin {
     }
 
     private static String printable(String raw) {
-        return io.keybroker.secret.SecretName.printable(raw);
+        return SecretName.printable(raw);
     }
 }

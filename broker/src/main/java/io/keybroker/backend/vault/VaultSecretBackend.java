@@ -116,8 +116,9 @@ public final class VaultSecretBackend implements SecretBackend {
                 }
                 return Mono.just(KvMetadata.parse(reply.body()));
             } catch (IllegalArgumentException ex) {
-                return Mono.error(new BackendUnavailableException(id(), "vault: unexpected answer to " + action + " from "
-                        + "Vault at " + vault.address() + ": " + ex.getMessage() + "; check keybroker.vault.kv-mount ("
+                return Mono.error(new BackendUnavailableException(id(), "vault: unexpected answer to " + action
+                        + " from Vault at " + vault.address() + ": " + ex.getMessage()
+                        + "; check keybroker.vault.kv-mount ("
                         + vault.properties().kvMount() + ")"));
             } finally {
                 reply.wipe();
@@ -144,8 +145,9 @@ public final class VaultSecretBackend implements SecretBackend {
                 }
                 return Mono.just(new BackendVersion(Long.toString(version.number()), version.createdAt(), value));
             } catch (IllegalArgumentException ex) {
-                return Mono.error(new BackendUnavailableException(id(), "vault: unexpected answer to " + action + " from "
-                        + "Vault at " + vault.address() + ": " + ex.getMessage() + "; check keybroker.vault.kv-mount ("
+                return Mono.error(new BackendUnavailableException(id(), "vault: unexpected answer to " + action
+                        + " from Vault at " + vault.address() + ": " + ex.getMessage()
+                        + "; check keybroker.vault.kv-mount ("
                         + vault.properties().kvMount() + ")"));
             } finally {
                 reply.wipe();

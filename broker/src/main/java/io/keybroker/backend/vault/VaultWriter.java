@@ -1,5 +1,6 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.backend.BackendUnavailableException;
 import io.keybroker.secret.SecretValue;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -51,7 +52,7 @@ public final class VaultWriter {
                     }
                     return Mono.just(KvMetadata.parse(reply.body()).currentVersion());
                 } catch (IllegalArgumentException ex) {
-                    return Mono.error(new io.keybroker.backend.BackendUnavailableException(VaultConnection.BACKEND,
+                    return Mono.error(new BackendUnavailableException(VaultConnection.BACKEND,
                             "vault: unexpected answer to " + action + ": " + ex.getMessage()));
                 } finally {
                     reply.wipe();
@@ -87,9 +88,9 @@ public final class VaultWriter {
                 try {
                     if (reply.status() == 200) {
                         long version = KvJson.dataNumber(reply.body(), "version");
-                        return version > 0 ? Mono.just(version) : Mono.error(new io.keybroker.backend
-                                .BackendUnavailableException(VaultConnection.BACKEND, "vault: Vault accepted the write "
-                                        + "to " + data + " but did not say which version it created"));
+                        return version > 0 ? Mono.just(version) : Mono.error(new BackendUnavailableException(
+                                VaultConnection.BACKEND, "vault: Vault accepted the write to " + data
+                                        + " but did not say which version it created"));
                     }
                     String errors = KvJson.errors(reply.body());
                     if (reply.status() == 400 && errors.contains("check-and-set")) {
