@@ -61,7 +61,9 @@ printf '[containers]\ndefault_ulimits=[]\n' >"$WORK/containers.conf"
 export CONTAINERS_CONF="$WORK/containers.conf"
 PODMAN=(podman --storage-driver=vfs --runtime=/usr/sbin/runc --cgroup-manager=cgroupfs)
 cleanup() {
-  "${PODMAN[@]}" rm -f -t 0 "$NAME" "$NAME-noaot" >/dev/null 2>&1 || true
+  # One name per call: podman 4.3's "rm -f" removes nothing when one of
+  # several names does not exist.
+  for c in "$NAME" "$NAME-noaot"; do "${PODMAN[@]}" rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
