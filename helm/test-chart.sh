@@ -79,7 +79,7 @@ run_lint full -f "$HERE/ci/full-values.yaml"
 # --- helm template ------------------------------------------------------------
 render() { # name, args... -> $OUT/<name>.yaml
   local n="$1"; shift
-  if "$HELM" template keybroker "$HERE" --namespace "$NAMESPACE" "$@" >"$OUT/$n.yaml" 2>"$OUT/$n.err"; then
+  if "$HELM" template keybroker "$HERE" --namespace "$NAMESPACE" --kube-version "$K8S_VERSION" "$@" >"$OUT/$n.yaml" 2>"$OUT/$n.err"; then
     pass "helm template ($n)"
     RENDERED+=("$OUT/$n.yaml")
   else
@@ -106,7 +106,12 @@ mkdir -p "$OUT/workload/charts"
 cp -r "$HERE/examples/workload" "$OUT/workload/checkout"
 mkdir -p "$OUT/workload/checkout/charts/keybroker"
 (cd "$HERE" && tar --exclude=./examples --exclude=./test -cf - .) | tar -xf - -C "$OUT/workload/checkout/charts/keybroker"
-if "$HELM" template checkout "$OUT/workload/checkout" --namespace "$NAMESPACE" \
+if "$HELM" lint --strict "$OUT/workload/checkout" --namespace "$NAMESPACE" >"$OUT/lint-workload.log" 2>&1; then
+  pass "helm lint --strict (workload chart with keybroker as a dependency)"
+else
+  cat "$OUT/lint-workload.log"; fail "helm lint --strict (workload chart)"
+fi
+if "$HELM" template checkout "$OUT/workload/checkout" --namespace "$NAMESPACE" --kube-version "$K8S_VERSION" \
      --set keybroker.image.digest=sha256:0000000000000000000000000000000000000000000000000000000000000000 \
      --set image.digest=sha256:2222222222222222222222222222222222222222222222222222222222222222 \
      >"$OUT/workload.yaml" 2>"$OUT/workload.err"; then
@@ -149,6 +154,14 @@ expect_render_error() { # label, expected message, args...
     cat "$OUT/err.log"; fail "$label: rejected, but without the message '$msg'"
   fi
 }
+# Native sidecars need Kubernetes 1.29: the chart's kubeVersion refuses older clusters.
+if "$HELM" template keybroker "$HERE" --namespace "$NAMESPACE" --kube-version 1.28.9 >/dev/null 2>"$OUT/err.log"; then
+  fail "Kubernetes 1.28 (no native sidecars): rendered, but should have been refused"
+elif grep -q "kubeVersion" "$OUT/err.log"; then
+  pass "Kubernetes 1.28 (no native sidecars): refused by the chart's kubeVersion"
+else
+  cat "$OUT/err.log"; fail "Kubernetes 1.28: refused for another reason"
+fi
 # --- values typos and wrong types ----------------------------------------------
 expect_render_error "typo at top level (replicaCont)" "additional properties 'replicaCont' not allowed" --set replicaCont=2
 expect_render_error "typo in a nested key (sidecar.resource)" "additional properties 'resource' not allowed" --set sidecar.resource.limits.cpu=1

@@ -128,8 +128,10 @@ touch "$ROOTFS/etc/hosts" "$ROOTFS/etc/resolv.conf" "$ROOTFS/etc/hostname"
 
 # --- Java runtime ------------------------------------------------------------------
 say "jlink: JDK 25 runtime"
+# --compress=zip-6: 33 MB smaller; start-to-ready measured the same (classes
+# come from the AOT cache, not from the compressed modules file).
 "$JDK/bin/jlink" --add-modules "$MODULES" --output "$ROOTFS/opt/java" \
-  --strip-debug --no-header-files --no-man-pages
+  --strip-debug --no-header-files --no-man-pages --compress=zip-6
 # The AOT cache replaces the JDK's default CDS archive.
 rm -f "$ROOTFS"/opt/java/lib/server/classes*.jsa
 echo "    $("$ROOTFS/opt/java/bin/java" -version 2>&1 | sed -n 2p), $(du -sh "$ROOTFS/opt/java" | cut -f1)"

@@ -13,6 +13,10 @@ public final class Keybroker {
     }
 
     public static void main(String[] args) {
+        // TLS 1.2 renegotiation started by a client is refused (TLS 1.3 has none); set before any TLS class loads.
+        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        }
         if (KeybrokerCli.isCommand(args)) {
             System.exit(KeybrokerCli.run(args));
         }

@@ -38,6 +38,13 @@ public final class AccessAttempt {
         this.startNanos = System.nanoTime();
     }
 
+    /** A new attempt for another secret of the same request: same caller, same request id, own audit record. */
+    public AccessAttempt next() {
+        AccessAttempt next = new AccessAttempt(audit, listeners, endpoint, requestId, time);
+        next.identity = identity;
+        return next;
+    }
+
     public String requestId() {
         return requestId;
     }

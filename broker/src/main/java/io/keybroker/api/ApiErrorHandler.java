@@ -1,5 +1,6 @@
 package io.keybroker.api;
 
+import io.keybroker.audit.AuditUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
@@ -35,6 +36,11 @@ public class ApiErrorHandler implements WebExceptionHandler {
     private ApiException toProblem(ServerWebExchange exchange, Throwable ex) {
         if (ex instanceof ApiException api) {
             return api;
+        }
+        if (ex instanceof AuditUnavailableException audit) {
+            log.error("refusing request {}: {}", RequestIds.of(exchange), audit.getMessage());
+            return ApiException.unavailable("the audit trail cannot be written, so no secret is served; the "
+                    + "broker log says why", java.time.Duration.ofSeconds(5));
         }
         if (ex instanceof ResponseStatusException rse) {
             HttpStatus status = HttpStatus.resolve(rse.getStatusCode().value());

@@ -72,6 +72,31 @@ final class SecretJsonWriter {
         return this;
     }
 
+    SecretJsonWriter nullValue(String name) {
+        name(name);
+        putAscii("null");
+        needComma = true;
+        return this;
+    }
+
+    SecretJsonWriter stringArray(String name, java.util.List<String> values) {
+        beginArray(name);
+        for (String value : values) {
+            comma();
+            quoted(value.getBytes(StandardCharsets.UTF_8));
+            needComma = true;
+        }
+        return endArray();
+    }
+
+    /** A raw JSON number, written as given (callers pass only numbers they formatted). */
+    SecretJsonWriter rawNumber(String name, String number) {
+        name(name);
+        putAscii(number);
+        needComma = true;
+        return this;
+    }
+
     SecretJsonWriter number(String name, long value) {
         name(name);
         putAscii(Long.toString(value));

@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
 
 /**
  * Resolves logical names to backend locations through {@code keybroker.mappings}, and otherwise through the
- * default mapping: backend {@code keybroker.backend}, path {@code <environment>/<name>}, field {@code value} for
- * Vault and none elsewhere, property name = the name with {@code /} replaced by {@code .}.
+ * default mapping: backend {@code keybroker.backend}, path {@code <environment>/<name>}, field: the backend's default (Vault
+ * {@code value}, otherwise the value as stored), property name = the name with {@code /} replaced by {@code .}.
  *
  * <p>Every path template must start with {@code {environment}/}, and names can neither contain {@code ..} nor
  * start a segment with a dot, so a broker configured for {@code staging} can only ever produce paths under
@@ -88,8 +88,12 @@ public final class SecretLocator {
                 name.toPropertyName());
     }
 
+    /**
+     * No field unless a mapping names one: each backend applies its own default (Vault:
+     * {@code keybroker.vault.default-field}, {@code value}; AWS and file: the value as it is).
+     */
     private static String defaultField(String backend) {
-        return "vault".equals(backend) ? "value" : null;
+        return null;
     }
 
     private record Mapping(boolean exact, SecretName match, String backend, String path, String field,

@@ -1,0 +1,111 @@
+package io.keybroker.identity;
+
+import io.keybroker.policy.IdentityPattern;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+
+/**
+ * Turns a verified client certificate into a {@link WorkloadIdentity} by the X.509-SVID rules: exactly one URI
+ * SAN, and it is a valid SPIFFE ID; the leaf is not a CA; if key usage is present it allows digital signatures
+ * and not certificate or CRL signing. A certificate without a SPIFFE ID is accepted by its subject CN only when
+ * that fallback is switched on; two SPIFFE IDs are always refused.
+ *
+ * <p>The handshake's trust manager and the request filter both call this one function, so what the handshake
+ * accepts is exactly what a handler sees. It is pure (no I/O, no state) so it can be fuzzed.
+ */
+public final class SpiffeCertificates {
+
+    private static final int SAN_URI = 6;
+    private static final int KU_DIGITAL_SIGNATURE = 0;
+    private static final int KU_KEY_CERT_SIGN = 5;
+    private static final int KU_CRL_SIGN = 6;
+
+    private SpiffeCertificates() {
+    }
+
+    /**
+     * Extracts the identity of a client certificate chain whose path has already been validated.
+     * @throws CertificateException naming the rule the certificate breaks
+     */
+    public static WorkloadIdentity identify(X509Certificate[] chain, boolean allowSubjectCn)
+            throws CertificateException {
+        if (chain == null || chain.length == 0) {
+            throw new CertificateException("no client certificate was presented");
+        }
+        X509Certificate leaf = chain[0];
+        if (leaf.getBasicConstraints() >= 0) {
+            throw new CertificateException("the client certificate is a CA certificate (basicConstraints cA=true); "
+                    + "a workload must present a leaf certificate");
+        }
+        boolean[] usage = leaf.getKeyUsage();
+        if (usage != null) {
+            if (usage.length <= KU_DIGITAL_SIGNATURE || !usage[KU_DIGITAL_SIGNATURE]) {
+                throw new CertificateException("the client certificate's key usage lacks digitalSignature");
+            }
+            if ((usage.length > KU_KEY_CERT_SIGN && usage[KU_KEY_CERT_SIGN])
+                    || (usage.length > KU_CRL_SIGN && usage[KU_CRL_SIGN])) {
+                throw new CertificateException("the client certificate's key usage allows certificate or CRL "
+                        + "signing, which a workload certificate must not");
+            }
+        }
+        List<String> uris = uriSans(leaf);
+        long spiffe = uris.stream().filter(uri -> uri.regionMatches(true, 0, "spiffe:", 0, 7)).count();
+        if (spiffe > 1) {
+            throw new CertificateException("the client certificate has " + spiffe + " SPIFFE IDs; an X.509-SVID "
+                    + "carries exactly one");
+        }
+        if (spiffe == 1) {
+            if (uris.size() > 1) {
+                throw new CertificateException("the client certificate has " + uris.size() + " URI SANs; an "
+                        + "X.509-SVID carries exactly one, its SPIFFE ID");
+            }
+            try {
+                return IdentityPattern.parseIdentity(uris.get(0));
+            } catch (IllegalArgumentException ex) {
+                throw new CertificateException("the client certificate's SPIFFE ID is invalid: " + ex.getMessage());
+            }
+        }
+        if (allowSubjectCn) {
+            String cn = commonName(leaf);
+            if (cn != null && !cn.isBlank() && cn.length() <= 255 && cn.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                return new WorkloadIdentity(cn, WorkloadIdentity.Source.SUBJECT_CN);
+            }
+            throw new CertificateException("the client certificate has neither a SPIFFE ID nor a usable subject CN");
+        }
+        throw new CertificateException("the client certificate has no SPIFFE ID (URI SAN spiffe://...); issue it "
+                + "with one, or set keybroker.tls.allow-subject-cn=true to identify workloads by subject CN");
+    }
+
+    private static List<String> uriSans(X509Certificate leaf) throws CertificateParsingException {
+        Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+        List<String> uris = new ArrayList<>();
+        if (sans != null) {
+            for (List<?> san : sans) {
+                if (san.size() >= 2 && Integer.valueOf(SAN_URI).equals(san.get(0))) {
+                    uris.add(String.valueOf(san.get(1)));
+                }
+            }
+        }
+        return uris;
+    }
+
+    private static String commonName(X509Certificate leaf) {
+        try {
+            for (Rdn rdn : new LdapName(leaf.getSubjectX500Principal().getName()).getRdns()) {
+                if ("CN".equalsIgnoreCase(rdn.getType())) {
+                    return String.valueOf(rdn.getValue());
+                }
+            }
+        } catch (InvalidNameException ex) {
+            return null;
+        }
+        return null;
+    }
+}

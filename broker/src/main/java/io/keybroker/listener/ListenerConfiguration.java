@@ -1,0 +1,138 @@
+package io.keybroker.listener;
+
+import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.identity.WorkloadIdentities;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.springframework.boot.reactor.netty.NettyServerCustomizer;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The mTLS listener: TLS 1.3 and 1.2 only, ECDHE with AEAD ciphers only on 1.2, a client certificate required
+ * and checked against the trust bundle and the X.509-SVID rules during the handshake, material re-read on
+ * change. Applies to the API server only; the management server stays plain HTTP on its own port.
+ */
+@Configuration(proxyBeanMethods = false)
+public class ListenerConfiguration {
+
+    /** TLS 1.3 suites, then TLS 1.2 ECDHE suites with AEAD ciphers; nothing else is offered or accepted. */
+    static final List<String> CIPHERS = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    @Bean
+    ReloadingTlsMaterial tlsMaterial(TlsProperties tls, ListenProperties listen) {
+        List<String> problems = new ArrayList<>();
+        require(tls.certificate(), "keybroker.tls.certificate", "the PEM file of the server certificate chain",
+                problems);
+        require(tls.privateKey(), "keybroker.tls.private-key", "the PEM file of the server private key", problems);
+        require(tls.trustBundle(), "keybroker.tls.trust-bundle", "the PEM file of the CA that signs workload "
+                + "certificates", problems);
+        if (!isLoopback(listen.address())) {
+            org.slf4j.LoggerFactory.getLogger(ListenerConfiguration.class).warn("keybroker.listen.address {} is not "
+                    + "a loopback address: workloads outside this pod or host can reach the listener (mTLS still "
+                    + "applies)", listen.address());
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigurationProblemException(problems);
+        }
+        try {
+            return new ReloadingTlsMaterial(tls.certificate(), tls.privateKey(), tls.trustBundle(),
+                    tls.allowSubjectCn());
+        } catch (IOException ex) {
+            throw new ConfigurationProblemException(ex.getMessage());
+        }
+    }
+
+    private static void require(Path path, String property, String what, List<String> problems) {
+        if (path == null) {
+            problems.add(property + " is not set: point it at " + what + " (or run with --keybroker.dev=true for "
+                    + "development certificates)");
+        }
+    }
+
+    static boolean isLoopback(String address) {
+        try {
+            return InetAddress.getByName(address).isLoopbackAddress();
+        } catch (UnknownHostException ex) {
+            return false;
+        }
+    }
+
+    @Bean
+    NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material) throws SSLException {
+        SslContext context = SslContextBuilder.forServer(material.keyManager())
+                .trustManager(material.trustManager())
+                .clientAuth(ClientAuth.REQUIRE)
+                .sslProvider(SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2")
+                .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                .build();
+        return server -> server.secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10)));
+    }
+
+    @Bean
+    WorkloadIdentities workloadIdentities(TlsProperties tls) {
+        return new WorkloadIdentities(tls.allowSubjectCn());
+    }
+
+    @Bean
+    TlsReloader tlsReloader(ReloadingTlsMaterial material, TlsProperties tls) {
+        return new TlsReloader(material, tls.reloadInterval());
+    }
+
+    /** Polls the TLS files for changes while the broker runs. */
+    static final class TlsReloader implements SmartLifecycle {
+
+        private final ReloadingTlsMaterial material;
+        private final Duration interval;
+        private ScheduledExecutorService executor;
+
+        TlsReloader(ReloadingTlsMaterial material, Duration interval) {
+            this.material = material;
+            this.interval = interval;
+        }
+
+        @Override
+        public synchronized void start() {
+            executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "keybroker-tls-reload");
+                thread.setDaemon(true);
+                return thread;
+            });
+            long millis = Math.max(100, interval.toMillis());
+            executor.scheduleWithFixedDelay(material::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public synchronized void stop() {
+            if (executor != null) {
+                executor.shutdownNow();
+                executor = null;
+            }
+        }
+
+        @Override
+        public synchronized boolean isRunning() {
+            return executor != null;
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package io.keybroker.listener;
+
+import io.keybroker.identity.SpiffeCertificates;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listener's certificate, key and trust bundle, re-read when the files change, without a restart and without
+ * dropping a connection.
+ *
+ * <p>The Netty SSL context is built once around the {@link #keyManager()} and {@link #trustManager()} given here;
+ * they delegate to whatever material is current, so each new handshake sees new files and open connections
+ * keep their session. Changes are found by a digest of the three files' contents, not by file events, because
+ * Kubernetes swaps a {@code ..data} symlink and event watchers miss that. A reload that fails (a half-written
+ * file, a key that does not match the certificate) keeps the old material in force and says what is wrong.
+ *
+ * <p>The trust manager runs the PKIX check against the trust bundle and then the X.509-SVID rules
+ * ({@link SpiffeCertificates}), so a certificate without a valid SPIFFE ID fails the handshake itself: no HTTP
+ * exchange ever happens for it.
+ */
+public final class ReloadingTlsMaterial implements TlsMaterialView {
+
+    private static final Logger log = LoggerFactory.getLogger(ReloadingTlsMaterial.class);
+
+    private final Path certificate;
+    private final Path privateKey;
+    private final Path trustBundle;
+    private final boolean allowSubjectCn;
+    private final AtomicReference<Loaded> current = new AtomicReference<>();
+    private volatile String lastFailure;
+
+    private record Loaded(TlsMaterial material, byte[] digest) {
+    }
+
+    /**
+     * Loads the material.
+     * @throws IOException naming the property and the file when the first load fails
+     */
+    public ReloadingTlsMaterial(Path certificate, Path privateKey, Path trustBundle, boolean allowSubjectCn)
+            throws IOException {
+        this.certificate = certificate;
+        this.privateKey = privateKey;
+        this.trustBundle = trustBundle;
+        this.allowSubjectCn = allowSubjectCn;
+        byte[] digest = digest();
+        current.set(new Loaded(TlsMaterial.load(certificate, privateKey, trustBundle), digest));
+    }
+
+    /** Re-reads the files if their contents changed; returns whether new material is now in force. */
+    public boolean reloadIfChanged() {
+        byte[] digest;
+        try {
+            digest = digest();
+        } catch (IOException ex) {
+            reportFailure("cannot read the TLS files: " + ex.getMessage());
+            return false;
+        }
+        if (Arrays.equals(digest, current.get().digest())) {
+            return false;
+        }
+        try {
+            TlsMaterial material = TlsMaterial.load(certificate, privateKey, trustBundle);
+            // Only adopt what was read if the files did not move under us while reading.
+            if (!Arrays.equals(digest, digest())) {
+                return false;
+            }
+            current.set(new Loaded(material, digest));
+            lastFailure = null;
+            log.info("Reloaded TLS material: server certificate serial {} valid until {}, {} trust anchor(s)",
+                    material.chain()[0].getSerialNumber().toString(16), material.chain()[0].getNotAfter(),
+                    material.anchors().length);
+            return true;
+        } catch (IOException ex) {
+            reportFailure(ex.getMessage() + "; the previous certificate, key and trust bundle stay in force");
+            return false;
+        }
+    }
+
+    private void reportFailure(String message) {
+        if (!message.equals(lastFailure)) {
+            log.error("TLS reload failed: {}", message);
+            lastFailure = message;
+        }
+    }
+
+    private byte[] digest() throws IOException {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (Path path : new Path[] {certificate, privateKey, trustBundle}) {
+                byte[] content = Files.readAllBytes(path);
+                sha.update(content);
+                Arrays.fill(content, (byte) 0);
+                sha.update((byte) 0);
+            }
+            return sha.digest();
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    @Override
+    public X509Certificate[] serverChain() {
+        return current.get().material().chain().clone();
+    }
+
+    @Override
+    public X509Certificate[] trustAnchors() {
+        return current.get().material().anchors().clone();
+    }
+
+    public X509ExtendedKeyManager keyManager() {
+        return new KeyManager();
+    }
+
+    public X509ExtendedTrustManager trustManager() {
+        return new TrustManager();
+    }
+
+    private X509ExtendedKeyManager keys() {
+        return current.get().material().keyManager();
+    }
+
+    private X509ExtendedTrustManager trust() {
+        return current.get().material().trustManager();
+    }
+
+    private final class KeyManager extends X509ExtendedKeyManager {
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return keys().getServerAliases(keyType, issuers);
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return keys().chooseServerAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+            return keys().chooseEngineServerAlias(keyType, issuers, engine);
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return keys().getCertificateChain(alias);
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return keys().getPrivateKey(alias);
+        }
+    }
+
+    private final class TrustManager extends X509ExtendedTrustManager {
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            trust().checkClientTrusted(chain, authType, socket);
+            SpiffeCertificates.identify(chain, allowSubjectCn);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            trust().checkClientTrusted(chain, authType, engine);
+            SpiffeCertificates.identify(chain, allowSubjectCn);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            trust().checkClientTrusted(chain, authType);
+            SpiffeCertificates.identify(chain, allowSubjectCn);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            throw new CertificateException("the listener does not validate server certificates");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            throw new CertificateException("the listener does not validate server certificates");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            throw new CertificateException("the listener does not validate server certificates");
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return trust().getAcceptedIssuers();
+        }
+    }
+}
