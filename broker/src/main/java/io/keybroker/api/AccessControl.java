@@ -1,0 +1,118 @@
+package io.keybroker.api;
+
+import io.keybroker.audit.AccessListener;
+import io.keybroker.audit.AccessRecord.Decision;
+import io.keybroker.audit.AuditLog;
+import io.keybroker.identity.WorkloadIdentities;
+import io.keybroker.identity.WorkloadIdentity;
+import io.keybroker.policy.PolicySet;
+import io.keybroker.policy.PolicyStore;
+import io.keybroker.policy.RateLimiter;
+import io.keybroker.secret.InvalidSecretNameException;
+import io.keybroker.secret.SecretName;
+import io.keybroker.secret.Stage;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * The checks every endpoint runs, in one order, so no endpoint can skip one: the verified identity (fail closed
+ * when there is none), the workload's rate limit, the one name parser, then the policy decision per stage. Each
+ * refusal is audited before it is answered.
+ */
+@Component
+public class AccessControl {
+
+    private final PolicyStore policies;
+    private final RateLimiter rateLimiter;
+    private final AuditLog audit;
+    private final List<AccessListener> listeners;
+    private final Clock clock;
+
+    public AccessControl(PolicyStore policies, RateLimiter rateLimiter, AuditLog audit,
+            List<AccessListener> listeners, Clock clock) {
+        this.policies = policies;
+        this.rateLimiter = rateLimiter;
+        this.audit = audit;
+        this.listeners = List.copyOf(listeners);
+        this.clock = clock;
+    }
+
+    /**
+     * Starts an attempt: identifies the caller and applies its rate limit.
+     * @throws ApiException 403 without a verified identity, 429 over the rate limit (both audited)
+     */
+    public AccessAttempt begin(ServerWebExchange exchange, String endpoint) {
+        AccessAttempt attempt = new AccessAttempt(audit, listeners, endpoint, RequestIds.of(exchange), clock.instant());
+        WorkloadIdentity identity = WorkloadIdentities.from(exchange).orElse(null);
+        if (identity == null) {
+            throw attempt.refuse(Decision.DENY, "no-identity", "no verified workload identity on the connection",
+                    ApiException.forbidden("the connection carries no verified workload identity; present a client "
+                            + "certificate with one SPIFFE ID issued by the trusted CA"));
+        }
+        attempt.identity(identity);
+        if (!rateLimiter.tryAcquire(identity)) {
+            throw attempt.refuse(Decision.RATE_LIMITED, "rate-limit", "over the workload's rate limit",
+                    ApiException.tooManyRequests(identity.id() + " is over the rate limit its policy sets; slow "
+                            + "down or ask the security team to raise rateLimit", rateLimiter.retryAfter(identity)));
+        }
+        return attempt;
+    }
+
+    /**
+     * Parses a raw name with the one parser.
+     * @throws ApiException 400 (audited, without the raw input)
+     */
+    public SecretName name(AccessAttempt attempt, String raw) {
+        try {
+            SecretName name = SecretName.parse(raw);
+            attempt.name(name);
+            return name;
+        } catch (InvalidSecretNameException ex) {
+            throw attempt.refuse(Decision.INVALID, null, "invalid secret name", ApiException.badRequest(ex.getMessage()));
+        }
+    }
+
+    /**
+     * Decides which of the wanted stages the caller may read, against one policy snapshot.
+     * @return the granted stages, in the order asked, never empty
+     * @throws ApiException 403 when none is granted (audited); the answer is the same whether or not the secret
+     *     exists, because the backend is not asked before the decision
+     */
+    public List<Stage> authorize(AccessAttempt attempt, SecretName name, Set<Stage> wanted) {
+        PolicySet policy = policies.current();
+        List<Stage> granted = new ArrayList<>();
+        io.keybroker.policy.Decision first = null;
+        String rule = null;
+        for (Stage stage : Stage.values()) {
+            if (!wanted.contains(stage)) {
+                continue;
+            }
+            io.keybroker.policy.Decision decision = policy.decide(attempt.identity(), name, stage);
+            if (first == null) {
+                first = decision;
+            }
+            if (decision.allowed()) {
+                granted.add(stage);
+                rule = rule == null ? decision.rule() : rule;
+            }
+        }
+        if (granted.isEmpty()) {
+            attempt.stages(List.copyOf(wanted), first == null ? io.keybroker.policy.Decision.DEFAULT_DENY : first.rule());
+            throw attempt.refuse(Decision.DENY, attempt.rule(), first == null ? "no stage asked for" : first.reason(),
+                    ApiException.forbidden(attempt.identity().id() + " is not granted " + name + " ("
+                            + wanted.stream().map(Stage::id).sorted().toList() + "); a security engineer can run "
+                            + "'keybroker policy explain' to see why"));
+        }
+        attempt.stages(granted, rule);
+        return granted;
+    }
+
+    /** The current policy snapshot, for endpoints that list what a workload may read. */
+    public PolicySet policy() {
+        return policies.current();
+    }
+}

@@ -1,0 +1,117 @@
+package io.keybroker.api;
+
+import io.keybroker.audit.AccessRecord.Decision;
+import io.keybroker.backend.BackendLocation;
+import io.keybroker.backend.SecretLocation;
+import io.keybroker.cache.CachedSecret;
+import io.keybroker.cache.SecretCache;
+import io.keybroker.cache.SecretUnavailableException;
+import io.keybroker.rotation.RotationProperties;
+import io.keybroker.secret.SecretName;
+import io.keybroker.secret.Stage;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code POST /v1/secrets/{name}/refresh}: re-read a granted secret from the backend now, for a client that
+ * just got a 401 from Stripe with the current key. Rate-limited per secret
+ * ({@code keybroker.rotation.refresh-min-interval}), so a crowd of failing clients turns into one backend read.
+ * Answers the versions now cached, never a value.
+ */
+@RestController
+public class RefreshController {
+
+    private static final String SUFFIX = "/refresh";
+    private static final int MAX_TRACKED = 10_000;
+
+    private final AccessControl access;
+    private final SecretReader reader;
+    private final SecretCache cache;
+    private final Duration minInterval;
+    private final Clock clock;
+    /** Last refresh per location; bounded, oldest dropped, because prefix grants allow many names. */
+    private final Map<BackendLocation, Instant> lastRefresh = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<BackendLocation, Instant> eldest) {
+            return size() > MAX_TRACKED;
+        }
+    };
+
+    public RefreshController(AccessControl access, SecretReader reader, SecretCache cache,
+            RotationProperties rotation, Clock clock) {
+        this.access = access;
+        this.reader = reader;
+        this.cache = cache;
+        this.minInterval = rotation.refreshMinInterval();
+        this.clock = clock;
+    }
+
+    @PostMapping("/v1/secrets/**")
+    public Mono<ResponseEntity<Map<String, Object>>> refresh(ServerWebExchange exchange) {
+        return Mono.defer(() -> {
+            AccessAttempt attempt = access.begin(exchange, "refresh");
+            String raw = SecretsController.rawName(exchange);
+            if (!raw.endsWith(SUFFIX)) {
+                throw attempt.refuse(Decision.INVALID, null, "POST to a secret without /refresh",
+                        new ApiException(HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed",
+                                "secrets are read with GET; POST only to /v1/secrets/{name}/refresh"));
+            }
+            SecretName name = access.name(attempt, raw.substring(0, raw.length() - SUFFIX.length()));
+            List<Stage> granted = access.authorize(attempt, name, EnumSet.allOf(Stage.class));
+            SecretLocation location = reader.locate(name);
+            Duration wait = reserve(location.backend());
+            if (!wait.isZero()) {
+                throw attempt.refuse(Decision.RATE_LIMITED, attempt.rule(), "refresh of this secret too soon",
+                        ApiException.tooManyRequests(name + " was refreshed less than " + minInterval
+                                + " ago; the broker already has what the backend has", wait));
+            }
+            return cache.refresh(location.backend())
+                    .switchIfEmpty(Mono.error(() -> attempt.refuse(Decision.NOT_FOUND, attempt.rule(),
+                            "the backend has no such secret", ApiException.notFound(name + " is granted but the "
+                                    + "backend has no secret at " + location.backend().path()))))
+                    .onErrorMap(SecretUnavailableException.class, ex -> attempt.refuse(Decision.UNAVAILABLE,
+                            attempt.rule(), "backend unavailable", ApiException.unavailable(ex.getMessage(),
+                                    ex.retryAfter())))
+                    .map(hit -> {
+                        CachedSecret secret = hit.secret();
+                        Map<String, String> versions = new LinkedHashMap<>();
+                        versions.put("current", secret.current().version());
+                        if (secret.previous() != null) {
+                            versions.put("previous", secret.previous().version());
+                        }
+                        attempt.allowed(versions, "backend", granted);
+                        Map<String, Object> body = new LinkedHashMap<>();
+                        body.put("name", name.value());
+                        body.put("currentVersion", secret.current().version());
+                        body.put("previousVersion", secret.previous() == null ? null : secret.previous().version());
+                        body.put("rotatedAt", secret.rotatedAt().toString());
+                        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                                .header("Cache-Control", "no-store").body(body);
+                    });
+        });
+    }
+
+    /** Zero when a refresh may run now (and records it), else how long until one may. */
+    private synchronized Duration reserve(BackendLocation location) {
+        Instant now = clock.instant();
+        Instant last = lastRefresh.get(location);
+        if (last != null && now.isBefore(last.plus(minInterval))) {
+            Duration wait = Duration.between(now, last.plus(minInterval));
+            return wait.isZero() ? Duration.ofMillis(1) : wait;
+        }
+        lastRefresh.put(location, now);
+        return Duration.ZERO;
+    }
+}
