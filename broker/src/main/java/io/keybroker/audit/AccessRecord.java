@@ -46,6 +46,6 @@ public record AccessRecord(Instant time, String requestId, String endpoint, Stri
         Objects.requireNonNull(time, "time must not be null");
         Objects.requireNonNull(decision, "decision must not be null");
         stages = stages == null ? List.of() : List.copyOf(stages);
-        versions = versions == null ? Map.of() : Map.copyOf(versions);
+        versions = versions == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(versions));
     }
 }

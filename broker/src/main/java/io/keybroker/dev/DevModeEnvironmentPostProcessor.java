@@ -137,6 +137,8 @@ public class DevModeEnvironmentPostProcessor implements EnvironmentPostProcessor
         defaults.put("keybroker.tls.private-key", serverKey.toString());
         defaults.put("keybroker.tls.trust-bundle", ca.toString());
         defaults.put("keybroker.audit.file", dir.resolve("audit.log").toString());
+        // A rotation tried locally by editing secrets.yaml shows within seconds, not the production 30 s.
+        defaults.put("keybroker.rotation.poll-interval", "2s");
         return defaults;
     }
 
