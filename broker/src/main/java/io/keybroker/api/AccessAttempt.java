@@ -98,7 +98,7 @@ public final class AccessAttempt {
         recorded = true;
         long micros = (System.nanoTime() - startNanos) / 1000;
         AccessRecord record = new AccessRecord(time, requestId, endpoint,
-                identity == null ? null : identity.id(), name == null ? null : name.value(),
+                identity == null ? null : identity.text(), name == null ? null : name.value(),
                 stages.stream().map(Stage::id).toList(), decision, rule, reason, versions, source, micros);
         audit.access(record);
         for (AccessListener listener : listeners) {

@@ -56,7 +56,7 @@ public class AccessControl {
         attempt.identity(identity);
         if (!rateLimiter.tryAcquire(identity)) {
             throw attempt.refuse(Decision.RATE_LIMITED, "rate-limit", "over the workload's rate limit",
-                    ApiException.tooManyRequests(identity.id() + " is over the rate limit its policy sets; slow "
+                    ApiException.tooManyRequests(identity.text() + " is over the rate limit its policy sets; slow "
                             + "down or ask the security team to raise rateLimit", rateLimiter.retryAfter(identity)));
         }
         return attempt;
@@ -103,7 +103,7 @@ public class AccessControl {
         if (granted.isEmpty()) {
             attempt.stages(List.copyOf(wanted), first == null ? io.keybroker.policy.Decision.DEFAULT_DENY : first.rule());
             throw attempt.refuse(Decision.DENY, attempt.rule(), first == null ? "no stage asked for" : first.reason(),
-                    ApiException.forbidden(attempt.identity().id() + " is not granted " + name + " ("
+                    ApiException.forbidden(attempt.identity().text() + " is not granted " + name + " ("
                             + wanted.stream().map(Stage::id).sorted().toList() + "); a security engineer can run "
                             + "'keybroker policy explain' to see why"));
         }

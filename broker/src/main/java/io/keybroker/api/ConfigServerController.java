@@ -82,7 +82,7 @@ public class ConfigServerController {
             Optional<WorkloadPolicy> workload = policy.workload(attempt.identity());
             if (workload.isEmpty() || !workload.get().application().equals(application)) {
                 throw attempt.refuse(Decision.DENY, "application-mismatch", "asked for another application's "
-                        + "configuration", ApiException.forbidden(attempt.identity().id() + " may only read the "
+                        + "configuration", ApiException.forbidden(attempt.identity().text() + " may only read the "
                         + "configuration of its own application"
                         + workload.map(w -> " ('" + w.application() + "'); set spring.application.name to it").orElse(
                                 "; no policy entry names this identity")));

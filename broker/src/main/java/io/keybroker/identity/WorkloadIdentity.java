@@ -24,8 +24,16 @@ public record WorkloadIdentity(String id, Source source) {
         return new WorkloadIdentity(id, Source.SPIFFE_URI);
     }
 
+    /**
+     * The identity as policies, audit lines and messages write it: the SPIFFE ID, or {@code cn:NAME} for an
+     * identity taken from a subject CN, so the two kinds can never be mistaken for each other.
+     */
+    public String text() {
+        return source == Source.SUBJECT_CN ? "cn:" + id : id;
+    }
+
     @Override
     public String toString() {
-        return id;
+        return text();
     }
 }
