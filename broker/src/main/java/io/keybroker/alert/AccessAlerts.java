@@ -1,0 +1,135 @@
+package io.keybroker.alert;
+
+import io.keybroker.audit.AccessListener;
+import io.keybroker.audit.AccessRecord;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Watches every decision for the access patterns a security team wants to hear about as they happen:
+ * <ul>
+ *   <li>{@code denial-burst}: one identity denied {@code denial-burst} times within {@code denial-window}
+ *       (a workload probing for secrets, or a broken deployment);</li>
+ *   <li>{@code unusual-rate}: one identity reading more than {@code rate-factor} times its own moving baseline
+ *       in a minute, and at least {@code rate-minimum} reads, once its baseline has warmed up;</li>
+ *   <li>{@code first-read}: an identity reading a secret for the first time since the broker started;</li>
+ *   <li>{@code stale-served}: a value served past its TTL because the backend fails, at most once per secret per
+ *       {@code stale-repeat}.</li>
+ * </ul>
+ * Memory is bounded: the identities and pairs tracked are capped, the oldest forgotten first.
+ */
+public final class AccessAlerts implements AccessListener {
+
+    static final int MAX_TRACKED = 10_000;
+
+    private final AlertService alerts;
+    private final AlertProperties properties;
+    private final Clock clock;
+    private final Map<String, Deque<Instant>> denials = bounded();
+    private final Map<String, Rate> rates = bounded();
+    private final Set<String> seenPairs = new HashSet<>();
+    private final Map<String, Instant> lastStaleAlert = bounded();
+
+    public AccessAlerts(AlertService alerts, AlertProperties properties, Clock clock) {
+        this.alerts = alerts;
+        this.properties = properties;
+        this.clock = clock;
+    }
+
+    @Override
+    public synchronized void onAccess(AccessRecord record) {
+        if (record.identity() == null) {
+            return;
+        }
+        Instant now = clock.instant();
+        switch (record.decision()) {
+            case DENY -> denied(record, now);
+            case ALLOW -> allowed(record, now);
+            default -> { }
+        }
+    }
+
+    private void denied(AccessRecord record, Instant now) {
+        Deque<Instant> times = denials.computeIfAbsent(record.identity(), k -> new ArrayDeque<>());
+        times.addLast(now);
+        Instant horizon = now.minus(properties.denialWindow());
+        while (!times.isEmpty() && times.peekFirst().isBefore(horizon)) {
+            times.removeFirst();
+        }
+        if (times.size() >= properties.denialBurst()) {
+            alerts.raise(Alert.of("denial-burst", now, record.identity(), record.secret(), times.size()
+                    + " requests denied within " + properties.denialWindow() + "; last: " + record.reason()));
+            times.clear();
+        }
+    }
+
+    private void allowed(AccessRecord record, Instant now) {
+        if (record.secret() != null && properties.firstRead()) {
+            String pair = record.identity() + " " + record.secret();
+            if (seenPairs.size() < MAX_TRACKED && seenPairs.add(pair)) {
+                alerts.raise(Alert.of("first-read", now, record.identity(), record.secret(),
+                        "first read of this secret by this identity since the broker started"));
+            }
+        }
+        if ("stale".equals(record.source()) && record.secret() != null) {
+            Instant last = lastStaleAlert.get(record.secret());
+            if (last == null || !now.isBefore(last.plus(properties.staleRepeat()))) {
+                lastStaleAlert.put(record.secret(), now);
+                alerts.raise(Alert.of("stale-served", now, record.identity(), record.secret(),
+                        "served a cached value past its TTL because the backend fails"));
+            }
+        }
+        rates.computeIfAbsent(record.identity(), k -> new Rate(now)).count(record.identity(), now);
+    }
+
+    /** Reads per minute of one identity against an exponentially weighted moving average of its past minutes. */
+    private final class Rate {
+        private final Instant firstSeen;
+        private long minute;
+        private int count;
+        private double baseline = -1;
+        private boolean alertedThisMinute;
+
+        Rate(Instant now) {
+            this.firstSeen = now;
+            this.minute = now.getEpochSecond() / 60;
+        }
+
+        void count(String identity, Instant now) {
+            long current = now.getEpochSecond() / 60;
+            if (current != minute) {
+                // Close the finished minute, and any idle minutes after it, into the baseline.
+                for (long m = minute; m < current && m < minute + 60; m++) {
+                    double observed = m == minute ? count : 0;
+                    baseline = baseline < 0 ? observed : 0.8 * baseline + 0.2 * observed;
+                }
+                minute = current;
+                count = 0;
+                alertedThisMinute = false;
+            }
+            count++;
+            boolean warm = !now.isBefore(firstSeen.plus(properties.rateWarmup())) && baseline >= 0;
+            if (warm && !alertedThisMinute && count >= properties.rateMinimum()
+                    && count > properties.rateFactor() * Math.max(baseline, 1.0)) {
+                alertedThisMinute = true;
+                alerts.raise(Alert.of("unusual-rate", now, identity, null, count + " reads this minute against a "
+                        + "baseline of " + Math.round(baseline) + " per minute"));
+            }
+        }
+    }
+
+    private static <V> Map<String, V> bounded() {
+        return new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+                return size() > MAX_TRACKED;
+            }
+        };
+    }
+}

@@ -1,0 +1,170 @@
+package io.keybroker.alert;
+
+import io.keybroker.audit.AuditLog;
+import io.keybroker.cache.SecretCache;
+import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.listener.TlsMaterialView;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import reactor.core.Disposable;
+
+/** Wires alerting: detectors on access, certificates and rotations; optional webhook delivery. */
+@Configuration(proxyBeanMethods = false)
+public class AlertConfiguration {
+
+    @Bean(destroyMethod = "close")
+    WebhookHolder alertWebhook(AlertProperties properties, Clock clock, MeterRegistry registry) {
+        AlertProperties.Webhook webhook = properties.webhook();
+        if (webhook == null || webhook.url() == null) {
+            return new WebhookHolder(null);
+        }
+        if (webhook.secretFile() == null) {
+            throw new ConfigurationProblemException("keybroker.alerts.webhook.url is set but "
+                    + "keybroker.alerts.webhook.secret-file is not: point it at a file holding the signing secret");
+        }
+        byte[] secret;
+        try {
+            secret = Files.readAllBytes(webhook.secretFile());
+        } catch (IOException ex) {
+            throw new ConfigurationProblemException("keybroker.alerts.webhook.secret-file " + webhook.secretFile()
+                    + " cannot be read: " + ex.getMessage());
+        }
+        int end = secret.length;
+        while (end > 0 && (secret[end - 1] == '\n' || secret[end - 1] == '\r')) {
+            end--;
+        }
+        if (end == 0) {
+            throw new ConfigurationProblemException("keybroker.alerts.webhook.secret-file " + webhook.secretFile()
+                    + " is empty: write the webhook signing secret into it");
+        }
+        byte[] trimmed = Arrays.copyOf(secret, end);
+        Arrays.fill(secret, (byte) 0);
+        WebhookSender sender = new WebhookSender(webhook.url(), trimmed, webhook.queueCapacity(),
+                webhook.maxAttempts(), webhook.timeout(), clock, registry);
+        Arrays.fill(trimmed, (byte) 0);
+        return new WebhookHolder(sender);
+    }
+
+    @Bean
+    AlertService alertService(MeterRegistry registry, AuditLog audit, WebhookHolder webhook) {
+        return new AlertService(registry, audit, webhook.sender());
+    }
+
+    @Bean
+    AccessAlerts accessAlerts(AlertService alerts, AlertProperties properties, Clock clock) {
+        return new AccessAlerts(alerts, properties, clock);
+    }
+
+    @Bean
+    BackgroundAlerts backgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock,
+            TlsMaterialView tls, ObjectProvider<SecretCache> cache, AuditLog audit) {
+        return new BackgroundAlerts(alerts, properties, clock, tls, cache, audit);
+    }
+
+    /** The optional webhook sender, closed with the context. */
+    record WebhookHolder(WebhookSender sender) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (sender != null) {
+                sender.close();
+            }
+        }
+    }
+
+    /** Certificate expiry checks, and rotations seen by the cache (audited and alerted). */
+    static final class BackgroundAlerts implements SmartLifecycle {
+
+        private final AlertService alerts;
+        private final AlertProperties properties;
+        private final Clock clock;
+        private final TlsMaterialView tls;
+        private final ObjectProvider<SecretCache> cache;
+        private final AuditLog audit;
+        private ScheduledExecutorService executor;
+        private Disposable rotations;
+
+        BackgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock, TlsMaterialView tls,
+                ObjectProvider<SecretCache> cache, AuditLog audit) {
+            this.alerts = alerts;
+            this.properties = properties;
+            this.clock = clock;
+            this.tls = tls;
+            this.cache = cache;
+            this.audit = audit;
+        }
+
+        @Override
+        public synchronized void start() {
+            executor = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread thread = new Thread(r, "keybroker-alert-checks");
+                thread.setDaemon(true);
+                return thread;
+            });
+            long every = Math.max(1000, properties.certificateCheckInterval().toMillis());
+            executor.scheduleWithFixedDelay(this::checkCertificates, 0, every, TimeUnit.MILLISECONDS);
+            SecretCache secrets = cache.getIfAvailable();
+            if (secrets != null) {
+                rotations = secrets.rotations().subscribe(event -> {
+                    Map<String, Object> fields = new LinkedHashMap<>();
+                    fields.put("backend", event.location().backend());
+                    fields.put("path", event.location().path());
+                    fields.put("currentVersion", event.currentVersion());
+                    fields.put("previousVersion", event.previousVersion());
+                    fields.put("rotatedAt", event.rotatedAt().toString());
+                    audit.event("rotation", fields);
+                    alerts.raise(Alert.of("rotation", clock.instant(), null, event.location().path(),
+                            "new current version " + event.currentVersion() + " (previous "
+                                    + event.previousVersion() + ")"));
+                });
+            }
+        }
+
+        void checkCertificates() {
+            check("server", tls.serverChain());
+            check("trust-bundle", tls.trustAnchors());
+        }
+
+        private void check(String which, X509Certificate[] certificates) {
+            Instant warnAfter = clock.instant().plus(properties.certificateExpiryWarning());
+            for (X509Certificate certificate : certificates) {
+                Instant notAfter = certificate.getNotAfter().toInstant();
+                if (notAfter.isBefore(warnAfter)) {
+                    alerts.raise(Alert.of("certificate-expiry", clock.instant(), null, null, which
+                            + " certificate " + certificate.getSubjectX500Principal().getName() + " expires at "
+                            + notAfter + "; renew it (keybroker.tls.* files are re-read without restart)"));
+                }
+            }
+        }
+
+        @Override
+        public synchronized void stop() {
+            if (executor != null) {
+                executor.shutdownNow();
+                executor = null;
+            }
+            if (rotations != null) {
+                rotations.dispose();
+                rotations = null;
+            }
+        }
+
+        @Override
+        public synchronized boolean isRunning() {
+            return executor != null;
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package io.keybroker.alert;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.InvalidKeyException;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Delivers alerts to a webhook, signed the way Stripe signs its own webhooks:
+ * {@code Keybroker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>}, so a receiver checks
+ * the signature and rejects old timestamps. A bounded queue holds alerts waiting for delivery and drops the
+ * oldest when full ({@code keybroker_alerts_webhook_dropped_total}); one sender thread retries 5xx answers and
+ * network errors with exponential backoff and jitter, never 4xx.
+ */
+public final class WebhookSender implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WebhookSender.class);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final URI url;
+    private final byte[] secret;
+    private final int capacity;
+    private final int maxAttempts;
+    private final Duration timeout;
+    private final Clock clock;
+    private final HttpClient http;
+    private final Counter dropped;
+    private final Counter delivered;
+    private final Counter failed;
+    private final ArrayDeque<Alert> queue = new ArrayDeque<>();
+    private final Thread worker;
+    private volatile boolean running = true;
+
+    public WebhookSender(URI url, byte[] secret, int capacity, int maxAttempts, Duration timeout, Clock clock,
+            MeterRegistry registry) {
+        this.url = url;
+        this.secret = secret.clone();
+        this.capacity = capacity;
+        this.maxAttempts = maxAttempts;
+        this.timeout = timeout;
+        this.clock = clock;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+        this.dropped = Counter.builder("keybroker.alerts.webhook.dropped")
+                .description("Alerts dropped because the webhook queue was full").register(registry);
+        this.delivered = Counter.builder("keybroker.alerts.webhook.deliveries").tag("outcome", "ok")
+                .register(registry);
+        this.failed = Counter.builder("keybroker.alerts.webhook.deliveries").tag("outcome", "failed")
+                .register(registry);
+        this.worker = new Thread(this::deliverLoop, "keybroker-alert-webhook");
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    /** Queues an alert; drops the oldest waiting one when the queue is full. */
+    public void enqueue(Alert alert) {
+        synchronized (queue) {
+            if (queue.size() >= capacity) {
+                queue.pollFirst();
+                dropped.increment();
+            }
+            queue.addLast(alert);
+            queue.notifyAll();
+        }
+    }
+
+    /** The Stripe-style signature header value for a body sent at {@code timestamp}. */
+    public static String signature(byte[] secret, long timestamp, String body) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            byte[] digest = mac.doFinal((timestamp + "." + body).getBytes(StandardCharsets.UTF_8));
+            return "t=" + timestamp + ",v1=" + HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException | InvalidKeyException ex) {
+            throw new IllegalStateException("HMAC-SHA256 is not available: " + ex.getMessage(), ex);
+        }
+    }
+
+    static String body(Alert alert) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", alert.id());
+        body.put("kind", alert.kind());
+        body.put("time", alert.time().toString());
+        body.put("identity", alert.identity());
+        body.put("secret", alert.secret());
+        body.put("detail", alert.detail());
+        return JSON.writeValueAsString(body);
+    }
+
+    private void deliverLoop() {
+        while (running) {
+            Alert alert;
+            synchronized (queue) {
+                while (running && queue.isEmpty()) {
+                    try {
+                        queue.wait();
+                    } catch (InterruptedException ex) {
+                        return;
+                    }
+                }
+                alert = queue.pollFirst();
+            }
+            if (alert != null) {
+                deliver(alert);
+            }
+        }
+    }
+
+    /** Delivers one alert with retries; returns whether the receiver took it. */
+    boolean deliver(Alert alert) {
+        String body = body(alert);
+        for (int attempt = 1; attempt <= maxAttempts && running; attempt++) {
+            long t = clock.instant().getEpochSecond();
+            HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
+                    .header("Content-Type", "application/json")
+                    .header("Keybroker-Signature", signature(secret, t, body))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            try {
+                int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                if (status / 100 == 2) {
+                    delivered.increment();
+                    return true;
+                }
+                if (status / 100 == 4) {
+                    log.warn("Alert webhook {} refused alert {} with {}; not retried (check the receiver's "
+                            + "signing secret and URL)", url, alert.id(), status);
+                    break;
+                }
+            } catch (IOException ex) {
+                log.debug("alert webhook attempt {} failed: {}", attempt, ex.getClass().getSimpleName());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            if (!backoff(attempt)) {
+                return false;
+            }
+        }
+        failed.increment();
+        log.warn("Alert {} ({}) could not be delivered to {} after {} attempt(s)", alert.id(), alert.kind(), url,
+                maxAttempts);
+        return false;
+    }
+
+    private boolean backoff(int attempt) {
+        long base = Math.min(30_000, 200L << Math.min(attempt, 8));
+        long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+        synchronized (queue) {
+            try {
+                // Waits on the queue monitor so close() can cut the wait short.
+                queue.wait(delay);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return running;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        synchronized (queue) {
+            queue.notifyAll();
+        }
+        Arrays.fill(secret, (byte) 0);
+    }
+}

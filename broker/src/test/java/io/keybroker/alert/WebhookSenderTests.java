@@ -1,0 +1,98 @@
+package io.keybroker.alert;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The webhook against a real HTTP receiver that checks the signature as a receiver must. */
+class WebhookSenderTests {
+
+    private static final byte[] SECRET = "whsec_test_signing_secret".getBytes(StandardCharsets.UTF_8);
+
+    private HttpServer server;
+    private final List<String> accepted = new CopyOnWriteArrayList<>();
+    private final AtomicInteger failuresToGive = new AtomicInteger();
+    private final AtomicInteger attempts = new AtomicInteger();
+
+    private URI startReceiver() throws Exception {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/alerts", exchange -> {
+            attempts.incrementAndGet();
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            String header = exchange.getRequestHeaders().getFirst("Keybroker-Signature");
+            long t = Long.parseLong(header.substring(2, header.indexOf(',')));
+            boolean fresh = Math.abs(Instant.now().getEpochSecond() - t) <= 300;
+            boolean valid = WebhookSender.signature(SECRET, t, body).equals(header);
+            int status;
+            if (!valid || !fresh) {
+                status = 400;
+            } else if (failuresToGive.getAndDecrement() > 0) {
+                status = 500;
+            } else {
+                accepted.add(body);
+                status = 204;
+            }
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        server.start();
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/alerts");
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    void shouldDeliverASignedAlertAndRetryA500() throws Exception {
+        failuresToGive.set(2);
+        try (WebhookSender sender = new WebhookSender(startReceiver(), SECRET, 10, 5, Duration.ofSeconds(5),
+                Clock.systemUTC(), new SimpleMeterRegistry())) {
+            sender.enqueue(Alert.of("denial-burst", Instant.now(), "spiffe://x/ns/a/sa/b", "stripe/k", "20 denied"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> accepted.size() == 1);
+        }
+        assertThat(attempts.get()).isEqualTo(3);
+        assertThat(accepted.get(0)).contains("\"kind\":\"denial-burst\"", "\"secret\":\"stripe/k\"");
+    }
+
+    @Test
+    void shouldNotRetryWhenTheReceiverRefusesTheSignature() throws Exception {
+        URI url = startReceiver();
+        try (WebhookSender sender = new WebhookSender(url, "wrong".getBytes(StandardCharsets.UTF_8), 10, 5,
+                Duration.ofSeconds(5), Clock.systemUTC(), new SimpleMeterRegistry())) {
+            assertThat(sender.deliver(Alert.of("first-read", Instant.now(), "id", "s", "d"))).isFalse();
+        }
+        assertThat(attempts.get()).isEqualTo(1);
+        assertThat(accepted).isEmpty();
+    }
+
+    @Test
+    void shouldDropTheOldestWhenTheQueueIsFull() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        // A receiver that never answers in time keeps the sender busy on the first alert.
+        try (WebhookSender sender = new WebhookSender(URI.create("http://10.255.255.1:9/alerts"), SECRET, 3, 1,
+                Duration.ofSeconds(30), Clock.systemUTC(), registry)) {
+            for (int i = 0; i < 10; i++) {
+                sender.enqueue(Alert.of("first-read", Instant.now(), "id", "s" + i, "d"));
+            }
+            // Nine queued behind the first (or all ten, if the sender had not taken one yet): capacity 3.
+            assertThat(registry.get("keybroker.alerts.webhook.dropped").counter().count()).isBetween(6.0, 7.0);
+        }
+    }
+}
