@@ -191,6 +191,7 @@ json.dump({
         "JAVA_HOME=/opt/java",
         "LANG=C.UTF-8",
         "JDK_JAVA_OPTIONS=$DEFAULT_JDK_JAVA_OPTIONS",
+        "SPRING_PROFILES_ACTIVE=container",
     ],
     "StopSignal": "SIGTERM",
     "Labels": {
