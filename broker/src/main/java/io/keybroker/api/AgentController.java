@@ -74,7 +74,8 @@ public class AgentController {
             Set<Stage> stages = wanted != null ? EnumSet.of(wanted)
                     : versionId != null ? EnumSet.allOf(Stage.class) : EnumSet.of(Stage.CURRENT);
             List<Stage> granted = access.authorize(attempt, name, stages);
-            Stage fixedStage = wanted;
+            // Like GetSecretValue: no stage and no version id means AWSCURRENT.
+            Stage fixedStage = wanted != null ? wanted : versionId == null ? Stage.CURRENT : null;
             return reader.read(attempt, name, granted).flatMap(served -> {
                 EncryptedVersion version = pick(served, fixedStage, versionId);
                 if (version == null) {
