@@ -96,14 +96,15 @@ final class Peers {
         final Path dir;
         private final Process process;
 
-        Broker(Path dir, String policy, String secrets) throws IOException {
+        Broker(Path dir, String policy, String secrets, String... extraArgs) throws IOException {
             this.dir = dir;
             Files.createDirectories(dir.resolve("policy"));
             Files.writeString(dir.resolve("policy/policy.yaml"), policy);
             Files.writeString(dir.resolve("secrets.yaml"), secrets);
             String jar = System.getProperty("keybroker.jar", "../broker/target/keybroker.jar");
             assertThat(Path.of(jar)).as("the broker jar (built by the broker module first)").exists();
-            process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
                     jar, "--keybroker.environment=test", "--keybroker.backend=file",
                     "--keybroker.file.path=" + dir.resolve("secrets.yaml"),
                     "--keybroker.policy.dir=" + dir.resolve("policy"),
@@ -111,8 +112,9 @@ final class Peers {
                     "--keybroker.tls.private-key=" + dir.resolve("server-key.pem"),
                     "--keybroker.tls.trust-bundle=" + dir.resolve("ca.pem"),
                     "--keybroker.audit.file=" + dir.resolve("audit.log"),
-                    "--keybroker.listen.port=" + port, "--keybroker.management.port=" + managementPort)
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("broker.log").toFile()).start();
+                    "--keybroker.listen.port=" + port, "--keybroker.management.port=" + managementPort));
+            command.addAll(List.of(extraArgs));
+            process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("broker.log").toFile()).start();
             HttpClient http = HttpClient.newHttpClient();
             Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
                     .until(() -> {
