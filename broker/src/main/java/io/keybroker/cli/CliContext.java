@@ -21,12 +21,23 @@ public final class CliContext {
     private final PrintWriter out;
     private final PrintWriter err;
     private final List<String> configArgs;
+    private final java.io.InputStream in;
     private ConfigurableEnvironment environment;
 
     public CliContext(PrintWriter out, PrintWriter err, List<String> configArgs) {
+        this(out, err, configArgs, System.in);
+    }
+
+    public CliContext(PrintWriter out, PrintWriter err, List<String> configArgs, java.io.InputStream in) {
         this.out = out;
         this.err = err;
         this.configArgs = List.copyOf(configArgs);
+        this.in = in;
+    }
+
+    /** Standard input, for values that must never be command-line arguments. */
+    public java.io.InputStream in() {
+        return in;
     }
 
     public PrintWriter out() {

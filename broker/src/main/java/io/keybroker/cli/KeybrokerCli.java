@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "keybroker", mixinStandardHelpOptions = true, version = "keybroker 0.1.0",
         description = "Secrets-broker sidecar. With no command, serves; with a command, runs it and exits.",
-        subcommands = {PolicyCommand.class, AuditCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PolicyCommand.class, AuditCommand.class, RotateCommand.class, CommandLine.HelpCommand.class})
 public final class KeybrokerCli {
 
     static final Set<String> COMMANDS = Set.of("policy", "audit", "rotate", "help", "--help", "-h", "--version",
@@ -43,12 +43,16 @@ public final class KeybrokerCli {
     }
 
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        return run(args, out, err, System.in);
+    }
+
+    public static int run(String[] args, PrintWriter out, PrintWriter err, java.io.InputStream in) {
         List<String> config = new ArrayList<>();
         List<String> rest = new ArrayList<>();
         for (String arg : args) {
             (CONFIG_ARG.matcher(arg).matches() ? config : rest).add(arg);
         }
-        CliContext context = new CliContext(out, err, config);
+        CliContext context = new CliContext(out, err, config, in);
         CommandLine cli = new CommandLine(new KeybrokerCli(), new ContextFactory(context));
         cli.setOut(out);
         cli.setErr(err);

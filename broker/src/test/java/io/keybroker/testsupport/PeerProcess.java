@@ -1,0 +1,81 @@
+package io.keybroker.testsupport;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
+import org.awaitility.Awaitility;
+
+/**
+ * A real peer (moto, stripe-mock) run as a process on a free loopback port, ready once an HTTP probe answers
+ * as expected.
+ */
+public final class PeerProcess implements AutoCloseable {
+
+    private final Process process;
+    private final int port;
+
+    private PeerProcess(Process process, int port) {
+        this.process = process;
+        this.port = port;
+    }
+
+    /** {@code moto_server}, standing in for AWS Secrets Manager. */
+    public static PeerProcess moto() {
+        int port = OpenBaoServer.freePort();
+        return start(List.of(OpenBaoServer.tool("moto_server").toString(), "-H", "127.0.0.1", "-p",
+                Integer.toString(port)), port, "/moto-api/", status -> status == 200);
+    }
+
+    /** Stripe's own stripe-mock. */
+    public static PeerProcess stripeMock() {
+        int port = OpenBaoServer.freePort();
+        return start(List.of(OpenBaoServer.tool("stripe-mock").toString(), "-http-port", Integer.toString(port)),
+                port, "/v1/balance", status -> status == 401 || status == 200);
+    }
+
+    private static PeerProcess start(List<String> command, int port, String probe, IntPredicate ready) {
+        try {
+            Path log = Files.createTempFile("peer-" + Path.of(command.get(0)).getFileName(), ".log");
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .start();
+            HttpClient http = HttpClient.newHttpClient();
+            URI uri = URI.create("http://127.0.0.1:" + port + probe);
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                    .until(() -> {
+                        if (!process.isAlive()) {
+                            throw new IllegalStateException(command.get(0) + " exited; see " + log);
+                        }
+                        return ready.test(http.send(HttpRequest.newBuilder(uri).build(),
+                                HttpResponse.BodyHandlers.discarding()).statusCode());
+                    });
+            return new PeerProcess(process, port);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public URI uri() {
+        return URI.create("http://127.0.0.1:" + port);
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
