@@ -30,7 +30,11 @@ public final class PeerProcess implements AutoCloseable {
 
     /** {@code moto_server}, standing in for AWS Secrets Manager. */
     public static PeerProcess moto() {
-        int port = OpenBaoServer.freePort();
+        return moto(OpenBaoServer.freePort());
+    }
+
+    /** {@code moto_server} on a given port, e.g. to restart it where the broker expects it. */
+    public static PeerProcess moto(int port) {
         return start(List.of(OpenBaoServer.tool("moto_server").toString(), "-H", "127.0.0.1", "-p",
                 Integer.toString(port)), port, "/moto-api/", status -> status == 200);
     }
@@ -61,6 +65,10 @@ public final class PeerProcess implements AutoCloseable {
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
+    }
+
+    public int port() {
+        return port;
     }
 
     public URI uri() {

@@ -19,15 +19,20 @@ public final class AwsClients {
             throw new ConfigurationProblemException("keybroker.aws.region is not set: set the region of the "
                     + "secrets, e.g. --keybroker.aws.region=eu-west-1");
         }
+        return forRegion(properties, properties.region());
+    }
+
+    /** The client of one region, with its endpoint override if one is configured. */
+    public static SecretsManagerAsyncClient forRegion(AwsProperties properties, String region) {
         var builder = SecretsManagerAsyncClient.builder()
-                .region(Region.of(properties.region()))
+                .region(Region.of(region))
                 .httpClientBuilder(NettyNioAsyncHttpClient.builder().connectionTimeout(Duration.ofSeconds(5)))
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
                         .retryStrategy(RetryMode.ADAPTIVE_V2)
                         .apiCallTimeout(Duration.ofSeconds(30))
                         .apiCallAttemptTimeout(Duration.ofSeconds(10)).build());
-        if (properties.endpoint() != null) {
-            builder.endpointOverride(properties.endpoint());
+        if (properties.endpointOf(region) != null) {
+            builder.endpointOverride(properties.endpointOf(region));
         }
         return builder.build();
     }

@@ -5,6 +5,7 @@ import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
 import io.keybroker.backend.BackendVersion;
 import io.keybroker.backend.ChangeMarker;
+import io.keybroker.backend.JsonFieldSelector;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.file.SecretsFileParser.InvalidFileException;
 import io.keybroker.backend.file.SecretsFileParser.Parsed;

@@ -1,5 +1,7 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.backend.BackendHealthIndicator;
+
 import io.keybroker.config.ConditionalOnBackend;
 import java.time.Clock;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -32,12 +34,12 @@ public class VaultBackendConfiguration {
 
     /** Contributes {@code vault} to the health endpoint; application.yaml puts it in the readiness group. */
     @Bean
-    VaultHealthIndicator vaultHealthIndicator(VaultSecretBackend vaultSecretBackend) {
-        return new VaultHealthIndicator(vaultSecretBackend);
+    BackendHealthIndicator vaultHealthIndicator(VaultSecretBackend vaultSecretBackend) {
+        return new BackendHealthIndicator(vaultSecretBackend);
     }
 
     @Bean
-    StartupCheck vaultStartupCheck(VaultHealthIndicator vaultHealthIndicator) {
+    StartupCheck vaultStartupCheck(BackendHealthIndicator vaultHealthIndicator) {
         return new StartupCheck(vaultHealthIndicator);
     }
 
@@ -47,9 +49,9 @@ public class VaultBackendConfiguration {
      */
     static final class StartupCheck {
 
-        private final VaultHealthIndicator health;
+        private final BackendHealthIndicator health;
 
-        StartupCheck(VaultHealthIndicator health) {
+        StartupCheck(BackendHealthIndicator health) {
             this.health = health;
         }
 

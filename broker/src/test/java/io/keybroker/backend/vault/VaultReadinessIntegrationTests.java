@@ -1,5 +1,7 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.backend.BackendHealthIndicator;
+
 import static io.keybroker.backend.vault.VaultFixtures.location;
 import static io.keybroker.backend.vault.VaultFixtures.properties;
 import static io.keybroker.backend.vault.VaultFixtures.text;
@@ -57,7 +59,7 @@ class VaultReadinessIntegrationTests {
     void shouldStayNotReadyWhileVaultIsUnreachableAndBecomeReadyOnceItAnswers() {
         int port = OpenBaoServer.freePort();
         connection = VaultConnection.create(VaultFixtures.appRole("http://127.0.0.1:" + port), properties());
-        VaultHealthIndicator readiness = new VaultHealthIndicator(new VaultSecretBackend(connection, Clock.systemUTC()));
+        BackendHealthIndicator readiness = new BackendHealthIndicator(new VaultSecretBackend(connection, Clock.systemUTC()));
 
         Health down = readiness.health().block(WAIT);
         assertThat(down.getStatus()).isEqualTo(Status.DOWN);
@@ -84,7 +86,7 @@ class VaultReadinessIntegrationTests {
         String pendingSecretId = "secret-id-not-yet-issued";
         connection = VaultConnection.create(VaultFixtures.appRole(server.address(), VaultFixtures.ROLE_ID,
                 pendingSecretId), properties());
-        VaultHealthIndicator readiness = new VaultHealthIndicator(new VaultSecretBackend(connection, Clock.systemUTC()));
+        BackendHealthIndicator readiness = new BackendHealthIndicator(new VaultSecretBackend(connection, Clock.systemUTC()));
 
         Health down = readiness.health().block(WAIT);
         assertThat(down.getStatus()).isEqualTo(Status.DOWN);

@@ -1,6 +1,5 @@
-package io.keybroker.backend.vault;
+package io.keybroker.backend;
 
-import io.keybroker.backend.SecretBackend;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -10,8 +9,8 @@ import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
 import reactor.core.publisher.Mono;
 
 /**
- * The {@code vault} health contributor, part of the readiness group: DOWN until Vault has answered an
- * authenticated call once ({@link SecretBackend#checkHealth()}), then UP for good.
+ * A backend's health contributor ({@code vault}, {@code aws}), part of the readiness group: DOWN until the backend
+ * has answered an authenticated call once ({@link SecretBackend#checkHealth()}), then UP for good.
  *
  * <p>Why it latches: once the broker is serving, a Vault outage is survived by the cache (stale values until
  * {@code keybroker.cache.max-stale}, then 503 per request). Taking readiness down would take the whole pod,
@@ -20,15 +19,15 @@ import reactor.core.publisher.Mono;
  * credentials at start keep the pod unready (never crash-looping) and log a message naming the property to fix.
  * Each new failure message is logged once; the details of the health answer are not shown on the management port.
  */
-public final class VaultHealthIndicator implements ReactiveHealthIndicator {
+public final class BackendHealthIndicator implements ReactiveHealthIndicator {
 
-    private static final Logger log = LoggerFactory.getLogger(VaultHealthIndicator.class);
+    private static final Logger log = LoggerFactory.getLogger(BackendHealthIndicator.class);
 
     private final SecretBackend backend;
     private final AtomicBoolean answered = new AtomicBoolean();
     private final AtomicReference<String> lastProblem = new AtomicReference<>();
 
-    public VaultHealthIndicator(SecretBackend backend) {
+    public BackendHealthIndicator(SecretBackend backend) {
         this.backend = backend;
     }
 
@@ -40,21 +39,21 @@ public final class VaultHealthIndicator implements ReactiveHealthIndicator {
         return backend.checkHealth()
                 .then(Mono.fromSupplier(() -> {
                     if (answered.compareAndSet(false, true)) {
-                        log.info("Vault answered with the broker's credentials; the vault backend is ready");
+                        log.info("The {} backend answered with the broker's credentials; it is ready", backend.id());
                     }
                     return Health.up().build();
                 }))
                 .onErrorResume(error -> {
                     String problem = String.valueOf(error.getMessage());
                     if (!problem.equals(lastProblem.getAndSet(problem))) {
-                        log.warn("The vault backend is not ready (readiness stays down until Vault answers): {}",
-                                problem);
+                        log.warn("The {} backend is not ready (readiness stays down until it answers): {}",
+                                backend.id(), problem);
                     }
                     return Mono.just(Health.down().withDetail("error", problem).build());
                 });
     }
 
-    /** Whether Vault has answered once; readiness is UP from then on. */
+    /** Whether the backend has answered once; readiness is UP from then on. */
     public boolean isReady() {
         return answered.get();
     }

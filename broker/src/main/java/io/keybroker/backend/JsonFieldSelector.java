@@ -1,7 +1,5 @@
-package io.keybroker.backend.file;
+package io.keybroker.backend;
 
-import io.keybroker.backend.BackendLocation;
-import io.keybroker.backend.SecretFormatException;
 import io.keybroker.secret.SecretValue;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -28,7 +26,7 @@ import tools.jackson.databind.json.JsonMapper;
  * Jackson's default shared pool, which would keep buffers holding value characters alive for the next parse.
  * Jackson's error messages quote the input, so they are replaced by messages that name the location and field.
  */
-final class JsonFieldSelector {
+public final class JsonFieldSelector {
 
     private final JsonMapper mapper = JsonMapper.builder(JsonFactory.builder()
                     .recyclerPool(JsonRecyclerPools.nonRecyclingPool())
@@ -43,7 +41,7 @@ final class JsonFieldSelector {
      * @throws SecretFormatException naming the location, version and field (never the value) when the value is
      *     not a JSON object, has no such field, or the field is not a string, number or boolean
      */
-    SecretValue select(byte[] json, BackendLocation location, String version) {
+    public SecretValue select(byte[] json, BackendLocation location, String version) {
         String field = location.field();
         try (JsonParser parser = mapper.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {

@@ -1,0 +1,200 @@
+package io.keybroker.backend.aws;
+
+import io.keybroker.backend.BackendLocation;
+import io.keybroker.backend.BackendSecret;
+import io.keybroker.backend.BackendUnavailableException;
+import io.keybroker.backend.BackendVersion;
+import io.keybroker.backend.ChangeMarker;
+import io.keybroker.backend.JsonFieldSelector;
+import io.keybroker.backend.SecretBackend;
+import io.keybroker.backend.SecretFormatException;
+import io.keybroker.secret.SecretValue;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.function.Function;
+import reactor.core.publisher.Mono;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
+import software.amazon.awssdk.services.secretsmanager.model.GetSecretValueResponse;
+import software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
+
+/**
+ * AWS Secrets Manager behind the {@link SecretBackend} seam. Current is {@code AWSCURRENT}, previous is
+ * {@code AWSPREVIOUS}, each asked for by stage explicitly; the change marker is DescribeSecret's map of version
+ * ids to those two stages, so GetSecretValue is called only when a stage moved.
+ *
+ * <p>Regions: the primary first, then each fallback region in order, when a region fails with a network error,
+ * a timeout, a 5xx or throttling after the SDK's adaptive retries. A missing secret or a refusal (access
+ * denied) is an answer, not a failure, and is not retried elsewhere.
+ *
+ * <p>The SDK hands the SecretString over as a {@code String}; it is turned into bytes at once and dropped.
+ * SecretBinary is refused: Keybroker serves text secrets.
+ */
+public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
+
+    public static final String ID = "aws";
+
+    /** One region's client. */
+    public record RegionClient(String region, SecretsManagerAsyncClient client) {
+    }
+
+    private final List<RegionClient> regions;
+    private final JsonFieldSelector fields = new JsonFieldSelector();
+
+    public AwsSecretBackend(List<RegionClient> regions) {
+        if (regions.isEmpty()) {
+            throw new IllegalArgumentException("regions must not be empty");
+        }
+        this.regions = List.copyOf(regions);
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public Mono<BackendSecret> read(BackendLocation location) {
+        return inRegions(location, "GetSecretValue", client -> readFrom(client, location));
+    }
+
+    @Override
+    public Mono<ChangeMarker> marker(BackendLocation location) {
+        return inRegions(location, "DescribeSecret", client -> Mono.fromFuture(() ->
+                client.describeSecret(b -> b.secretId(location.path())))
+                .map(described -> marker(described.versionIdsToStages())));
+    }
+
+    @Override
+    public Mono<Void> checkHealth() {
+        // DescribeSecret on a name nobody has: answered (not found) means reachable and authenticated, and the
+        // least-privilege policy allows it on <environment>/*.
+        return inRegions(BackendLocation.of(ID, "keybroker-health-check"), "DescribeSecret", client ->
+                Mono.fromFuture(() -> client.describeSecret(b -> b.secretId("keybroker-health-check")))
+                        .then(Mono.<Void>empty()))
+                .then();
+    }
+
+    private <T> Mono<T> inRegions(BackendLocation location, String action,
+            Function<SecretsManagerAsyncClient, Mono<T>> call) {
+        List<String> failures = new ArrayList<>();
+        Mono<T> chain = Mono.error(new IllegalStateException("no region"));
+        for (int i = regions.size() - 1; i >= 0; i--) {
+            RegionClient region = regions.get(i);
+            Mono<T> next = chain;
+            chain = Mono.defer(() -> call.apply(region.client()))
+                    .onErrorMap(CompletionException.class, ex -> ex.getCause() == null ? ex : ex.getCause())
+                    .onErrorResume(ResourceNotFoundException.class, ex -> Mono.empty())
+                    .onErrorResume(ex -> {
+                        if (!isRegionFailure(ex)) {
+                            return Mono.error(answer(location, action, region.region(), ex));
+                        }
+                        failures.add(region.region() + " (" + describe(ex) + ")");
+                        return next;
+                    });
+        }
+        return chain.onErrorMap(IllegalStateException.class, ex -> new BackendUnavailableException(ID, "aws: "
+                + action + " " + location.path() + " failed in every region: " + String.join(", ", failures)
+                + "; check keybroker.aws.region / keybroker.aws.fallback-regions, the endpoint, the network and "
+                + "the credentials (AWS SDK default chain)"));
+    }
+
+    private static boolean isRegionFailure(Throwable ex) {
+        if (ex instanceof SdkClientException) {
+            return true; // network, timeout, no answer
+        }
+        if (ex instanceof SecretsManagerException sm) {
+            return sm.statusCode() >= 500 || sm.isThrottlingException() || sm.statusCode() == 429;
+        }
+        return false;
+    }
+
+    private static RuntimeException answer(BackendLocation location, String action, String region, Throwable ex) {
+        if (ex instanceof SecretFormatException format) {
+            return format;
+        }
+        String advice = ex instanceof SecretsManagerException sm && sm.statusCode() == 400
+                && "AccessDeniedException".equals(errorCode(sm))
+                ? "; the IAM policy must allow secretsmanager:GetSecretValue and DescribeSecret on "
+                        + "arn:aws:secretsmanager:" + region + ":<account>:secret:" + location.path().split("/")[0]
+                        + "/*"
+                : "";
+        return new BackendUnavailableException(ID, "aws: " + action + " " + location.path() + " in " + region
+                + " was refused: " + describe(ex) + advice);
+    }
+
+    private static String errorCode(SecretsManagerException ex) {
+        return ex.awsErrorDetails() == null ? "" : ex.awsErrorDetails().errorCode();
+    }
+
+    private static String describe(Throwable ex) {
+        if (ex instanceof SecretsManagerException sm && sm.awsErrorDetails() != null) {
+            return sm.awsErrorDetails().errorCode() + " " + sm.statusCode();
+        }
+        return ex.getClass().getSimpleName();
+    }
+
+    private Mono<BackendSecret> readFrom(SecretsManagerAsyncClient client, BackendLocation location) {
+        return stage(client, location, "AWSCURRENT").flatMap(current ->
+                stage(client, location, "AWSPREVIOUS")
+                        .onErrorResume(ResourceNotFoundException.class, ex -> Mono.empty())
+                        .map(previous -> new BackendSecret(current, previous, marker(current, previous)))
+                        .switchIfEmpty(Mono.fromSupplier(() -> new BackendSecret(current, null,
+                                marker(current, null))))
+                        .doOnError(ex -> current.wipe()));
+    }
+
+    private Mono<BackendVersion> stage(SecretsManagerAsyncClient client, BackendLocation location, String stage) {
+        return Mono.fromFuture(() -> client.getSecretValue(b -> b.secretId(location.path()).versionStage(stage)))
+                .onErrorMap(CompletionException.class, ex -> ex.getCause() == null ? ex : ex.getCause())
+                .map(response -> version(response, location));
+    }
+
+    private BackendVersion version(GetSecretValueResponse response, BackendLocation location) {
+        if (response.secretString() == null) {
+            throw new SecretFormatException("version " + response.versionId() + " at " + location + " is a "
+                    + "SecretBinary; Keybroker serves text secrets: store the key as SecretString");
+        }
+        byte[] bytes = response.secretString().getBytes(StandardCharsets.UTF_8);
+        SecretValue value;
+        if (location.field() == null) {
+            value = SecretValue.adopt(bytes);
+        } else {
+            try {
+                value = fields.select(bytes, location, response.versionId());
+            } finally {
+                Arrays.fill(bytes, (byte) 0);
+            }
+        }
+        return new BackendVersion(response.versionId(), response.createdDate(), value);
+    }
+
+    static ChangeMarker marker(Map<String, List<String>> versionsToStages) {
+        String current = null;
+        String previous = null;
+        for (Map.Entry<String, List<String>> entry : versionsToStages.entrySet()) {
+            if (entry.getValue().contains("AWSCURRENT")) {
+                current = entry.getKey();
+            }
+            if (entry.getValue().contains("AWSPREVIOUS")) {
+                previous = entry.getKey();
+            }
+        }
+        return new ChangeMarker("aws;current=" + current + ";previous=" + previous);
+    }
+
+    private static ChangeMarker marker(BackendVersion current, BackendVersion previous) {
+        return new ChangeMarker("aws;current=" + current.version() + ";previous="
+                + (previous == null ? null : previous.version()));
+    }
+
+    @Override
+    public void close() {
+        regions.forEach(region -> region.client().close());
+    }
+}
