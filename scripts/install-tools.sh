@@ -29,8 +29,12 @@
 #   Kubernetes schemas:    kubernetes-validate -k 1.33.0 --strict FILE   (schemas bundled, offline)
 #   Chart security:        checkov -f rendered.yaml --framework kubernetes
 #   TLS scanner:           sslyze 127.0.0.1:PORT   (--cert/--key for a client certificate)
-#   Benchmark peer:        aws_secretsmanager_agent (serves http://127.0.0.1:2773 with an X-Aws-Parameters-Secrets-Token
-#                          header; its config file points it at moto via an endpoint override)
+#   Benchmark peer:        AWS_ENDPOINT_URL=http://127.0.0.1:MOTO_PORT AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+#                            AWS_TOKEN=TOKEN aws_secretsmanager_agent --config agent.toml
+#                          agent.toml: `http_port = PORT` (default 2773) and `region = "us-east-1"`; the endpoint
+#                          variable sends both its STS start-up check and Secrets Manager calls to moto.
+#                          GET http://127.0.0.1:PORT/secretsmanager/get?secretId=ID with header
+#                          X-Aws-Parameters-Secrets-Token: TOKEN -> 200 (403 without). It writes logs/ in its cwd.
 #   Container runtime:     rootful podman with runc, cgroupfs, vfs, and a containers.conf with `default_ulimits=[]`:
 #                          CONTAINERS_CONF=FILE podman --storage-driver=vfs --runtime=/usr/sbin/runc \
 #                            --cgroup-manager=cgroupfs run --rm --network=host IMAGE
@@ -230,13 +234,15 @@ install_agent() {
 # ---- podman + runc (image tests; root only) -----------------------------------------------------------------
 install_podman() {
   if [[ "$(id -u)" != 0 ]]; then say "podman: skipped (--with-podman needs root)"; return; fi
-  if command -v podman >/dev/null && [[ -x /usr/sbin/runc || -x /usr/bin/runc ]]; then
+  # /usr/sbin/runc is the path the image tests pass to podman --runtime
+  if command -v podman >/dev/null && [[ -x /usr/sbin/runc ]]; then
     say "podman: already installed"; return
   fi
   local t0=$SECONDS
   say "podman: apt-get install -y podman runc"
-  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-           podman runc uidmap slirp4netns; } >"$LOGS/apt-podman.log" 2>&1; then
+  # Debian's recommends included (catatonit, uidmap, slirp4netns, ...): the combination seen working here.
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc; } \
+        >"$LOGS/apt-podman.log" 2>&1; then
     fail "podman: apt-get install -y podman runc failed (log: $LOGS/apt-podman.log)"; tail_log "$LOGS/apt-podman.log"; return
   fi
   say "podman: installed in $((SECONDS - t0))s"
@@ -283,7 +289,7 @@ if $with_bench; then
 fi
 if $with_podman && [[ "$(id -u)" == 0 ]]; then
   check podman podman --version
-  check runc runc --version
+  check runc /usr/sbin/runc --version
 fi
 wait
 for name in "${checks[@]}"; do
