@@ -276,12 +276,12 @@ gover() { go_module_version "$GOBIN/$1"; }
 check bao "$BIN/bao" version
 check moto_server sh -c '"$1" --help >/dev/null && echo "moto $2"' - "$BIN/moto_server" "$(pyver moto 2>/dev/null)"
 check sslyze sh -c '"$1" --help >/dev/null && echo "sslyze $2"' - "$BIN/sslyze" "$(pyver sslyze 2>/dev/null)"
-check checkov sh -c 'echo "checkov $("$1" --version)"' - "$BIN/checkov"
-check kubernetes-validate sh -c 'echo "kubernetes-validate $("$1" --version)"' - "$BIN/kubernetes-validate"
+check checkov sh -c 'v="$("$1" --version)" && echo "checkov $v"' - "$BIN/checkov"
+check kubernetes-validate sh -c 'v="$("$1" --version)" && echo "kubernetes-validate $v"' - "$BIN/kubernetes-validate"
 check stripe-mock sh -c '"$1" -version >/dev/null && echo "stripe-mock $2"' - "$BIN/stripe-mock" "$(gover stripe-mock)"
 check toxiproxy-server "$BIN/toxiproxy-server" -version
 check toxiproxy-cli "$BIN/toxiproxy-cli" --version
-check helm sh -c 'echo "helm $("$1" version --short)"' - "$BIN/helm"
+check helm sh -c 'v="$("$1" version --short)" && echo "helm $v"' - "$BIN/helm"
 if $with_bench; then
   # (not run here: it has no version flag and would start serving; cargo's record gives the version)
   check aws_secretsmanager_agent sh -c '[ -x "$1" ] && grep -o "^\"aws_secretsmanager_agent [^ ]*" "$2" | tr -d \"' \

@@ -39,6 +39,12 @@ class AwsEndToEndIntegrationTests {
             properties.put("keybroker.aws.endpoint", moto.uri().toString());
             properties.put("keybroker.rotation.poll-interval", "300ms");
             try (RunningBroker broker = RunningBroker.start(properties)) {
+                // Warmed at start: the granted secret is read from Secrets Manager before any client asks.
+                HttpClient management = HttpClient.newHttpClient();
+                await().atMost(Duration.ofSeconds(10)).until(() -> management.send(HttpRequest.newBuilder(
+                        broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body()
+                        .matches("(?s).*keybroker_backend_calls_total\\{[^}]*backend=\"aws\"[^}]*operation=\"read\""
+                                + "[^}]*outcome=\"ok\"[^}]*} [1-9].*"));
                 HttpClient client = TestPki.httpClient(fixture.ca(), fixture.checkout());
                 HttpRequest request = HttpRequest.newBuilder(broker.uri("/v1/secrets/stripe/secret-key")).build();
                 assertThat(read(client, request).path("current").path("value").asString())

@@ -1,0 +1,55 @@
+package io.keybroker.cache;
+
+import io.keybroker.backend.SecretLocator;
+import io.keybroker.policy.Grant;
+import io.keybroker.policy.PolicyStore;
+import io.keybroker.policy.SecretPattern;
+import io.keybroker.secret.SecretName;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Loads, once the broker is ready, every secret the policy grants by exact name, so the first request of each
+ * workload is a cache hit and a backend that is down at that moment is known before traffic arrives. Four reads
+ * at a time, in the background; a failure only means that secret loads on first use.
+ *
+ * <p>AWS has BatchGetSecretValue, but it returns only the AWSCURRENT stage, and the previous version is needed
+ * too; so warming uses the same read as a request, through the cache's single-flight.
+ */
+@Component
+public class CacheWarmer {
+
+    private static final Logger log = LoggerFactory.getLogger(CacheWarmer.class);
+
+    private final PolicyStore policies;
+    private final SecretLocator locator;
+    private final SecretCache cache;
+
+    public CacheWarmer(PolicyStore policies, SecretLocator locator, SecretCache cache) {
+        this.policies = policies;
+        this.locator = locator;
+        this.cache = cache;
+    }
+
+    @EventListener
+    void onReady(ApplicationReadyEvent event) {
+        List<SecretName> names = policies.current().grants().stream().map(Grant::secret)
+                .filter(pattern -> pattern.kind() == SecretPattern.Kind.EXACT)
+                .map(pattern -> SecretName.parse(pattern.text())).distinct().toList();
+        Flux.fromIterable(names)
+                .flatMap(name -> cache.get(locator.locate(name).backend())
+                        .doOnError(ex -> log.info("Warming {} failed ({}); it loads on first use", name,
+                                ex.getClass().getSimpleName()))
+                        .onErrorResume(ex -> reactor.core.publisher.Mono.empty()), 4)
+                .count()
+                .subscribeOn(Schedulers.boundedElastic())
+                .subscribe(loaded -> log.info("Warmed the cache with {} of {} secret(s) granted by exact name",
+                        loaded, names.size()));
+    }
+}
