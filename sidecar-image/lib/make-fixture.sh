@@ -41,19 +41,23 @@ spec:
         - secrets: [stripe/webhook-secret]
           stages: [current]
 YAML
-cat > secrets/secrets.yaml <<'YAML'
+# Dates relative to now: the previous version is served only inside the 7-day grace window counted from the
+# current version's creation, so fixed dates would stop the test from seeing "previous" a week later.
+old_at="$(date -u -d '-90 days' +%Y-%m-%dT%H:%M:%SZ)"
+current_at="$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)"
+cat > secrets/secrets.yaml <<YAML
 secrets:
   prod/stripe/secret-key:
     - version: "1"
       value: sk_test_keybroker_old
-      createdAt: 2026-08-20T10:00:00Z
+      createdAt: $old_at
     - version: "2"
       value: sk_test_keybroker_current
-      createdAt: 2026-11-20T10:00:00Z
+      createdAt: $current_at
   prod/stripe/webhook-secret:
     - version: "1"
       value: whsec_test_keybroker
-      createdAt: 2026-11-20T10:00:00Z
+      createdAt: $current_at
 YAML
 chmod -R a+rX "$DIR"
 chmod a+r tls/tls.key client/tls.key
