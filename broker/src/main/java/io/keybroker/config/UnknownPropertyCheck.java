@@ -3,7 +3,6 @@ package io.keybroker.config;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -111,30 +110,9 @@ public final class UnknownPropertyCheck {
 
     private String suggestion(ConfigurationPropertyName name) {
         String wrong = name.toString();
-        return known.stream()
-                .map(ConfigurationPropertyName::toString)
-                .min(Comparator.comparingInt(candidate -> distance(wrong, candidate)))
-                .filter(best -> distance(wrong, best) <= Math.max(3, wrong.length() / 4))
+        return NearestName.among(wrong, known.stream().map(ConfigurationPropertyName::toString).toList(),
+                        Math.max(3, wrong.length() / 4))
                 .map(best -> "; did you mean " + best + "?")
                 .orElse("; docs/configuration.md lists the supported properties");
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 }

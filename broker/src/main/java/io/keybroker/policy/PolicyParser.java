@@ -1,5 +1,6 @@
 package io.keybroker.policy;
 
+import io.keybroker.config.NearestName;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
 import java.io.StringReader;
@@ -506,35 +507,7 @@ final class PolicyParser {
         }
 
         private static String suggest(String key, Set<String> allowed) {
-            String best = null;
-            int bestDistance = Integer.MAX_VALUE;
-            for (String candidate : allowed) {
-                int d = distance(key.toLowerCase(java.util.Locale.ROOT), candidate.toLowerCase(java.util.Locale.ROOT));
-                if (d < bestDistance) {
-                    bestDistance = d;
-                    best = candidate;
-                }
-            }
-            return best != null && bestDistance <= 2 ? " (did you mean '" + best + "'?)" : "";
-        }
-
-        private static int distance(String a, String b) {
-            int[] prev = new int[b.length() + 1];
-            int[] cur = new int[b.length() + 1];
-            for (int j = 0; j <= b.length(); j++) {
-                prev[j] = j;
-            }
-            for (int i = 1; i <= a.length(); i++) {
-                cur[0] = i;
-                for (int j = 1; j <= b.length(); j++) {
-                    int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                    cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-                }
-                int[] t = prev;
-                prev = cur;
-                cur = t;
-            }
-            return prev[b.length()];
+            return NearestName.among(key, allowed, 2).map(best -> " (did you mean '" + best + "'?)").orElse("");
         }
     }
 }
