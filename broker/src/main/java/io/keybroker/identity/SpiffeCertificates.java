@@ -7,15 +7,24 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
+import org.bouncycastle.asn1.ASN1BMPString;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1PrintableString;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.ASN1T61String;
+import org.bouncycastle.asn1.ASN1UTF8String;
+import org.bouncycastle.asn1.ASN1UniversalString;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 
 /**
  * Turns a verified client certificate into a {@link WorkloadIdentity} by the X.509-SVID rules: exactly one URI
  * SAN, and it is a valid SPIFFE ID; the leaf is not a CA; if key usage is present it allows digital signatures
  * and not certificate or CRL signing. A certificate without a SPIFFE ID is accepted by its subject CN only when
- * that fallback is switched on; two SPIFFE IDs are always refused.
+ * that fallback is switched on, its SAN extension (if any) parses, and its subject has exactly one CN, which is
+ * text; two SPIFFE IDs are always refused.
  *
  * <p>The handshake's trust manager and the request filter both call this one function, so what the handshake
  * accepts is exactly what a handler sees. It is pure (no I/O, no state) so it can be fuzzed.
@@ -23,6 +32,7 @@ import javax.naming.ldap.Rdn;
 public final class SpiffeCertificates {
 
     private static final int SAN_URI = 6;
+    private static final String SAN_EXTENSION = "2.5.29.17";
     private static final int KU_DIGITAL_SIGNATURE = 0;
     private static final int KU_KEY_CERT_SIGN = 5;
     private static final int KU_CRL_SIGN = 6;
@@ -73,7 +83,12 @@ public final class SpiffeCertificates {
             }
         }
         if (allowSubjectCn) {
-            String cn = commonName(leaf);
+            List<String> cns = commonNames(leaf);
+            if (cns.size() > 1) {
+                throw new CertificateException("the client certificate's subject has " + cns.size() + " CNs; the "
+                        + "subject-CN fallback needs exactly one");
+            }
+            String cn = cns.isEmpty() ? null : cns.get(0);
             if (cn != null && !cn.isBlank() && cn.length() <= 255 && cn.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
                 return new WorkloadIdentity(cn, WorkloadIdentity.Source.SUBJECT_CN);
             }
@@ -85,6 +100,14 @@ public final class SpiffeCertificates {
 
     private static List<String> uriSans(X509Certificate leaf) throws CertificateParsingException {
         Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+        if (sans == null && leaf.getExtensionValue(SAN_EXTENSION) != null) {
+            // Java 17 silently drops a non-critical SAN extension it cannot parse (one URI that is not a valid
+            // java.net.URI is enough) and reports no SANs at all; newer JDKs throw here instead. Taken for "no
+            // SAN", a certificate with two SPIFFE IDs, one of them malformed, passed the subject-CN fallback
+            // (found by SpiffeCertificatesFuzzTests).
+            throw new CertificateParsingException("the client certificate's subject alternative names cannot be "
+                    + "parsed");
+        }
         List<String> uris = new ArrayList<>();
         if (sans != null) {
             for (List<?> san : sans) {
@@ -96,16 +119,35 @@ public final class SpiffeCertificates {
         return uris;
     }
 
-    private static String commonName(X509Certificate leaf) {
+    /**
+     * Every CN attribute of the subject, read from its DER encoding: in separate RDNs and inside multi-valued
+     * ones, so that a subject with two CNs is seen as ambiguous instead of yielding whichever one a string
+     * rendering lists first.
+     * @throws CertificateException for a CN whose value is not a directory string (the JDK's RFC 2253 rendering
+     *     turns such a value into a byte array, which used to become an identity like {@code [B@1b6d3586})
+     */
+    private static List<String> commonNames(X509Certificate leaf) throws CertificateException {
+        X500Name subject;
         try {
-            for (Rdn rdn : new LdapName(leaf.getSubjectX500Principal().getName()).getRdns()) {
-                if ("CN".equalsIgnoreCase(rdn.getType())) {
-                    return String.valueOf(rdn.getValue());
-                }
-            }
-        } catch (InvalidNameException ex) {
-            return null;
+            subject = X500Name.getInstance(leaf.getSubjectX500Principal().getEncoded());
+        } catch (IllegalArgumentException ex) {
+            throw new CertificateException("the client certificate's subject cannot be parsed");
         }
-        return null;
+        List<String> cns = new ArrayList<>();
+        for (RDN rdn : subject.getRDNs()) {
+            for (AttributeTypeAndValue attribute : rdn.getTypesAndValues()) {
+                if (!BCStyle.CN.equals(attribute.getType())) {
+                    continue;
+                }
+                ASN1Encodable value = attribute.getValue();
+                if (!(value instanceof ASN1UTF8String || value instanceof ASN1PrintableString
+                        || value instanceof ASN1T61String || value instanceof ASN1UniversalString
+                        || value instanceof ASN1BMPString)) {
+                    throw new CertificateException("the client certificate's subject CN is not text");
+                }
+                cns.add(((ASN1String) value).getString());
+            }
+        }
+        return cns;
     }
 }

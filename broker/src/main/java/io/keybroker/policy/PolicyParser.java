@@ -410,7 +410,9 @@ final class PolicyParser {
                     continue;
                 }
                 String key = scalar.getValue();
-                String keyPath = path.isEmpty() ? key : path + "." + key;
+                // An unknown or duplicate key is the writer's text, so the field path quotes it like any other
+                // input: shortened and printable (a 300-character key used to make a 300-character field).
+                String keyPath = path.isEmpty() ? SecretName.printable(key) : path + "." + SecretName.printable(key);
                 if (values.containsKey(key)) {
                     error(keyNode, keyPath, "duplicate key '" + SecretName.printable(key) + "' (first on line "
                             + line(values.get(key).getStartMark()) + "); keep one");
@@ -473,10 +475,11 @@ final class PolicyParser {
                 }
                 String key = scalar.getValue();
                 if (values.put(key, tuple.getValueNode()) != null) {
-                    error(keyNode, path + "." + key, "duplicate key '" + SecretName.printable(key) + "'; keep one");
+                    error(keyNode, path + "." + SecretName.printable(key), "duplicate key '"
+                            + SecretName.printable(key) + "'; keep one");
                     continue;
                 }
-                text(tuple.getValueNode(), path + "." + key, "\"some text\"");
+                text(tuple.getValueNode(), path + "." + SecretName.printable(key), "\"some text\"");
             }
         }
 

@@ -277,4 +277,15 @@ class PolicyLoaderTests {
                 "  name: payments\n  labels:\n    team: payments\n  annotations:\n    owner: sec@example.com\n"));
         assertThat(loader.load(dir).files()).containsExactly("payments.yaml");
     }
+
+    @Test
+    void shouldQuoteAnUnknownKeyInTheFieldPathShortenedLikeInTheProblem() throws IOException {
+        // Found by PolicyParserFuzzTests: the field path carried the whole key, however long.
+        String key = "x".repeat(300);
+        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE.replace("  name: payments\n",
+                "  name: payments\n  " + key + ": y\n  labels:\n    " + key + ": [not, text]\n"));
+        String shortened = "x".repeat(64) + "...";
+        assertThat(loadFailure().errors()).extracting(PolicyError::field)
+                .containsExactly("metadata." + shortened, "metadata.labels." + shortened);
+    }
 }

@@ -61,6 +61,7 @@ public final class TestPki {
     public static final class Leaf {
         private final List<GeneralName> sans = new ArrayList<>();
         private String commonName = "workload";
+        private String subject;
         private boolean ca;
         private Instant notBefore = Instant.now().minus(Duration.ofMinutes(5));
         private Instant notAfter = Instant.now().plus(Duration.ofDays(1));
@@ -83,6 +84,12 @@ public final class TestPki {
 
         public Leaf commonName(String cn) {
             this.commonName = cn;
+            return this;
+        }
+
+        /** The whole subject as an RFC 2253 name, e.g. two CNs ({@code CN=a,CN=b}) or a multi-valued RDN. */
+        public Leaf subject(String rfc2253) {
+            this.subject = rfc2253;
             return this;
         }
 
@@ -119,7 +126,9 @@ public final class TestPki {
             KeyPair keys = generator.generateKeyPair();
             JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(ca.certificate(),
                     new BigInteger(120, RANDOM).add(BigInteger.ONE), Date.from(options.notBefore),
-                    Date.from(options.notAfter), new X500Principal("CN=" + options.commonName), keys.getPublic());
+                    Date.from(options.notAfter),
+                    new X500Principal(options.subject != null ? options.subject : "CN=" + options.commonName),
+                    keys.getPublic());
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(options.ca));
             if (options.keyUsage != null) {
                 builder.addExtension(Extension.keyUsage, true, new KeyUsage(options.keyUsage));
