@@ -1,6 +1,7 @@
 package io.keybroker;
 
 import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.listener.TlsNamedGroups;
 import org.springframework.boot.SpringApplication;
 
 /**
@@ -17,6 +18,8 @@ public final class Keybroker {
         if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
             System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
         }
+        // Java 17 to 19 can restrict key-exchange groups only JVM-wide, before any TLS class loads.
+        TlsNamedGroups.configureJvmDefault();
         if (KeybrokerCli.isCommand(args)) {
             System.exit(KeybrokerCli.run(args));
         }

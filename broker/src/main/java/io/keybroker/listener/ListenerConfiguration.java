@@ -2,6 +2,7 @@ package io.keybroker.listener;
 
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.identity.WorkloadIdentities;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -14,19 +15,23 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * The mTLS listener: TLS 1.3 and 1.2 only, ECDHE with AEAD ciphers only on 1.2, a client certificate required
- * and checked against the trust bundle and the X.509-SVID rules during the handshake, material re-read on
- * change. Applies to the API server only; the management server stays plain HTTP on its own port.
+ * The mTLS listener: TLS 1.3 and 1.2 only, ECDHE with AEAD ciphers only on 1.2, the key-exchange groups of
+ * {@link TlsNamedGroups}, a client certificate required and checked against the trust bundle and the X.509-SVID
+ * rules during the handshake, material re-read on change, and connection buffers wiped on release
+ * ({@link WipingByteBufAllocator}). Applies to the API server only; the management server stays plain HTTP on
+ * its own port.
  */
 @Configuration(proxyBeanMethods = false)
 public class ListenerConfiguration {
@@ -47,7 +52,7 @@ public class ListenerConfiguration {
         require(tls.trustBundle(), "keybroker.tls.trust-bundle", "the PEM file of the CA that signs workload "
                 + "certificates", problems);
         if (!isLoopback(listen.address())) {
-            org.slf4j.LoggerFactory.getLogger(ListenerConfiguration.class).warn("keybroker.listen.address {} is not "
+            LoggerFactory.getLogger(ListenerConfiguration.class).warn("keybroker.listen.address {} is not "
                     + "a loopback address: workloads outside this pod or host can reach the listener (mTLS still "
                     + "applies)", listen.address());
         }
@@ -86,7 +91,14 @@ public class ListenerConfiguration {
                 .protocols("TLSv1.3", "TLSv1.2")
                 .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
                 .build();
-        return server -> server.secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10)));
+        Optional<List<String>> groups = TlsNamedGroups.perConnectionGroups();
+        LoggerFactory.getLogger(ListenerConfiguration.class).info("TLS key-exchange groups of the listener: {}",
+                TlsNamedGroups.describe(groups));
+        return server -> server
+                .childOption(ChannelOption.ALLOCATOR, WipingByteBufAllocator.INSTANCE)
+                .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
+                        .handlerConfigurator(handler -> groups.ifPresent(g -> TlsNamedGroups.apply(handler.engine(),
+                                g))));
     }
 
     @Bean
