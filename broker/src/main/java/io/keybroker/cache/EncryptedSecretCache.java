@@ -57,7 +57,9 @@ import reactor.core.scheduler.Scheduler;
  * <h2>Failures</h2>
  * A failed read or poll remembers the error and backs off (1 s doubling up to the poll interval, at most 60 s,
  * with jitter). While backing off, requests are answered from memory only: the stale entry if usable, else the
- * remembered error at once, with the time until the next try as {@code Retry-After}.
+ * remembered error at once, with the time until the next try as {@code Retry-After}. An entry that expires
+ * although it was due for a refresh ahead (the backend failed or was slow) is also served stale at once while
+ * usable, and never makes a request wait for the backend.
  *
  * <p>All state lives in one map guarded by one lock, held only for map work: backend calls, encryption and
  * decryption happen outside it.
@@ -169,7 +171,22 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             metrics.miss();
             return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
         }
+        if (slot.data != null && now.isBefore(usableUntil(slot.data)) && refreshWasDue(slot)) {
+            // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
+            // backend failed or was too slow for that refresh, so answer stale now instead of making this request
+            // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
+            // keeps re-reading (with backoff) and installs the fresh entry when it arrives. Only an entry nobody
+            // read since its fetch (no refresh was attempted) makes its next request wait for the backend.
+            slot.lastHitAt = now;
+            metrics.stale();
+            return Mono.just(new CacheHit(slot.data, Source.STALE));
+        }
         return null;
+    }
+
+    /** Whether the tick re-reads this entry ahead of its ttl: it was read since it was fetched, or is watched. */
+    private static boolean refreshWasDue(Slot slot) {
+        return slot.pins > 0 || (slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt()));
     }
 
     private Mono<CacheHit> answerGet(BackendLocation location, Outcome outcome) {
@@ -448,8 +465,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                     }
                     continue;
                 }
-                boolean readSinceFetch = slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt());
-                if ((pinned || readSinceFetch) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
+                if (refreshWasDue(slot) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
                     reads.add(new Due(location, slot));
                 } else if ((pinned || now.isBefore(freshUntil(slot.data))) && due(slot.nextPollAt, now)) {
                     slot.polling = true;

@@ -253,6 +253,53 @@ class EncryptedSecretCacheTests {
     }
 
     @Test
+    void shouldAnswerStaleAtOnceWhileARefreshAheadOutlivesTheTtl() {
+        backend.put(PATH, "1", V1_CREATED, "sk_test_one");
+        cache.start();
+        get(KEY);
+        advance(Duration.ofSeconds(10));
+        get(KEY); // read since it was fetched: refreshed ahead at 80 s
+        backend.holdReads();
+        advance(Duration.ofSeconds(71)); // t = 81 s: the refresh ahead hangs on a slow backend
+        assertThat(backend.reads).hasValue(2);
+
+        advance(Duration.ofSeconds(20)); // t = 101 s: past the ttl, the refresh still runs
+        CompletableFuture<CacheHit> answer = cache.get(KEY).toFuture();
+
+        // Answered from memory without waiting for (or starting) a backend read.
+        assertThat(answer).isDone();
+        assertThat(answer.join().source()).isEqualTo(Source.STALE);
+        assertThat(plaintext(answer.join().secret().current())).isEqualTo("sk_test_one");
+        assertThat(backend.reads).hasValue(2);
+        backend.release();
+        assertThat(get(KEY).source()).isEqualTo(Source.CACHE);
+    }
+
+    @Test
+    void shouldAnswerStaleAtOnceAfterAFailedReadAndLeaveTheRetryToTheBackgroundTick() {
+        backend.put(PATH, "1", V1_CREATED, "sk_test_one");
+        get(KEY);
+        backend.failWith(InMemorySecretBackend.outage("vault"));
+        advance(Duration.ofSeconds(101));
+        assertThat(get(KEY).source()).isEqualTo(Source.STALE); // this read failed: backoff of at most 1 s
+        assertThat(backend.reads).hasValue(2);
+        advance(Duration.ofSeconds(2)); // the backoff is over; the backend now hangs instead of failing
+        backend.heal();
+        backend.holdReads();
+
+        CompletableFuture<CacheHit> answer = cache.get(KEY).toFuture();
+
+        assertThat(answer).isDone();
+        assertThat(answer.join().source()).isEqualTo(Source.STALE);
+        assertThat(backend.reads).hasValue(2);
+        cache.start();
+        advance(Duration.ofSeconds(1)); // the tick re-reads what was served stale
+        assertThat(backend.reads).hasValue(3);
+        backend.release();
+        assertThat(get(KEY).source()).isEqualTo(Source.CACHE);
+    }
+
+    @Test
     void shouldPassAFormatProblemThroughWhenNothingIsCached() {
         backend.failWith(new SecretFormatException("version 1 at vault:" + PATH + " has no field 'value'"));
         assertThatThrownBy(() -> get(KEY)).isInstanceOf(SecretFormatException.class).hasMessageContaining("field");
@@ -608,7 +655,8 @@ class EncryptedSecretCacheTests {
         advance(Duration.ofSeconds(20));
         backend.failWith(InMemorySecretBackend.outage("vault"));
         advance(TTL);
-        get(KEY);
+        get(KEY); // stale at once (the polls failed); the tick then re-reads, and that read fails
+        advance(POLL);
 
         assertThat(requests("hit")).isEqualTo(2);
         assertThat(requests("miss")).isEqualTo(2);
@@ -617,6 +665,8 @@ class EncryptedSecretCacheTests {
                 .counter().count()).isEqualTo(1);
         assertThat(registry.get(CacheMetrics.CALLS).tags("operation", "read", "outcome", "not_found").counter()
                 .count()).isEqualTo(1);
+        assertThat(registry.get(CacheMetrics.CALLS).tags("operation", "read", "outcome", "error").counter()
+                .count()).isPositive();
         assertThat(registry.get(CacheMetrics.CALLS).tags("operation", "marker", "outcome", "ok").counter()
                 .count()).isPositive();
         assertThat(registry.get(CacheMetrics.LATENCY).tags("backend", "vault", "operation", "read").timer()

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.LoadGenerator;
 import io.keybroker.testsupport.OpenBaoServer;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
@@ -15,15 +16,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -57,11 +55,6 @@ class RotationUnderLoadIntegrationTests {
                 HttpRequest read = HttpRequest.newBuilder(broker.uri("/v1/secrets/stripe/secret-key")).build();
                 // The pairs that really exist, in order: (1), (2,1), (3,2).
                 Set<String> valid = Set.of("1/-", "2/1", "3/2");
-                Map<String, AtomicLong> seen = new ConcurrentHashMap<>();
-                List<String> failures = new CopyOnWriteArrayList<>();
-                AtomicBoolean running = new AtomicBoolean(true);
-                AtomicLong firstSeenV2 = new AtomicLong();
-                AtomicLong firstSeenV3 = new AtomicLong();
 
                 List<String> announced = new CopyOnWriteArrayList<>();
                 HttpClient watcher = TestPki.httpClient(fixture.ca(), fixture.checkout());
@@ -86,66 +79,53 @@ class RotationUnderLoadIntegrationTests {
                 watch.setDaemon(true);
                 watch.start();
 
-                List<Thread> clients = new ArrayList<>();
-                for (int c = 0; c < 4; c++) {
+                LoadGenerator load = new LoadGenerator().stream("reads", 4, () -> {
                     HttpClient client = TestPki.httpClient(fixture.ca(), fixture.checkout());
-                    Thread thread = new Thread(() -> {
-                        while (running.get()) {
-                            try {
-                                HttpResponse<String> response = client.send(read, HttpResponse.BodyHandlers.ofString());
-                                if (response.statusCode() != 200) {
-                                    failures.add("status " + response.statusCode());
-                                    continue;
-                                }
-                                JsonNode body = JSON.readTree(response.body());
-                                String current = body.path("current").path("version").asString();
-                                String previous = body.path("previous").path("version").asString("-");
-                                String pair = current + "/" + (previous.isEmpty() ? "-" : previous);
-                                seen.computeIfAbsent(pair, k -> new AtomicLong()).incrementAndGet();
-                                if (!valid.contains(pair)
-                                        || !body.path("current").path("value").asString().equals(value(Integer.parseInt(current)))) {
-                                    failures.add("torn or wrong pair " + pair);
-                                }
-                                long now = System.nanoTime();
-                                if ("2".equals(current)) {
-                                    firstSeenV2.compareAndSet(0, now);
-                                } else if ("3".equals(current)) {
-                                    firstSeenV3.compareAndSet(0, now);
-                                }
-                            } catch (Exception ex) {
-                                failures.add(ex.getClass().getSimpleName());
-                            }
+                    return () -> {
+                        HttpResponse<String> response = client.send(read, HttpResponse.BodyHandlers.ofString());
+                        if (response.statusCode() != 200) {
+                            return "status " + response.statusCode();
                         }
-                    });
-                    thread.start();
-                    clients.add(thread);
-                }
-                await().atMost(Duration.ofSeconds(60)).until(() -> seen.containsKey("1/-")
-                        && seen.get("1/-").get() > 300);
-                await().atMost(Duration.ofSeconds(10)).until(() -> broker.context().isActive()
-                        && java.nio.file.Files.readString(fixture.auditFile()).contains("\"endpoint\":\"watch\""));
+                        JsonNode body = JSON.readTree(response.body());
+                        String current = body.path("current").path("version").asString();
+                        String previous = body.path("previous").path("version").asString("-");
+                        String pair = current + "/" + (previous.isEmpty() ? "-" : previous);
+                        boolean right = valid.contains(pair) && body.path("current").path("value").asString()
+                                .equals(value(Integer.parseInt(current)));
+                        return right ? pair : "torn or wrong pair " + pair;
+                    };
+                });
+                long written2;
+                long written3;
+                try {
+                    load.start();
+                    await().atMost(Duration.ofSeconds(60)).until(() -> load.count("reads", "1/-") > 300);
+                    await().atMost(Duration.ofSeconds(10)).until(() -> broker.context().isActive()
+                            && java.nio.file.Files.readString(fixture.auditFile()).contains("\"endpoint\":\"watch\""));
 
-                long written2 = System.nanoTime();
-                bao.admin().kvPut(PATH, Map.of("value", value(2)));
-                await().atMost(Duration.ofSeconds(60)).until(() -> seen.containsKey("2/1")
-                        && seen.get("2/1").get() > 300);
-                long written3 = System.nanoTime();
-                bao.admin().kvPut(PATH, Map.of("value", value(3)));
-                await().atMost(Duration.ofSeconds(60)).until(() -> seen.containsKey("3/2")
-                        && seen.get("3/2").get() > 300);
-                running.set(false);
-                for (Thread thread : clients) {
-                    thread.join();
+                    written2 = System.nanoTime();
+                    bao.admin().kvPut(PATH, Map.of("value", value(2)));
+                    await().atMost(Duration.ofSeconds(60)).until(() -> load.count("reads", "2/1") > 300);
+                    written3 = System.nanoTime();
+                    bao.admin().kvPut(PATH, Map.of("value", value(3)));
+                    await().atMost(Duration.ofSeconds(60)).until(() -> load.count("reads", "3/2") > 300);
+                } finally {
+                    load.stop();
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> announced.containsAll(List.of("2", "3")));
 
-                long total = seen.values().stream().mapToLong(AtomicLong::get).sum();
+                Map<String, Long> seen = new TreeMap<>();
+                load.outcomes("reads").forEach((outcome, tallies) -> seen.put(outcome,
+                        tallies.stream().mapToLong(LoadGenerator.Tally::count).sum()));
+                long total = seen.values().stream().mapToLong(Long::longValue).sum();
+                long failed = seen.entrySet().stream().filter(e -> !valid.contains(e.getKey()))
+                        .mapToLong(Map.Entry::getValue).sum();
                 LoggerFactory.getLogger(RotationUnderLoadIntegrationTests.class).info(
                         "{} requests by 4 keep-alive clients over two rotations, {} failed; pairs seen {}; "
                                 + "propagation to the first client {} ms and {} ms (poll interval 200 ms)",
-                        total, failures.size(), seen, (firstSeenV2.get() - written2) / 1_000_000,
-                        (firstSeenV3.get() - written3) / 1_000_000);
-                assertThat(failures).isEmpty();
+                        total, failed, seen, (load.firstAnswered("reads", "2/1") - written2) / 1_000_000,
+                        (load.firstAnswered("reads", "3/2") - written3) / 1_000_000);
+                // Any failure (a status, an exception, a torn pair) would show as an outcome of its own.
                 assertThat(seen.keySet()).containsExactlyInAnyOrder("1/-", "2/1", "3/2");
                 assertThat(announced).containsSubsequence("2", "3");
             }

@@ -17,7 +17,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A real Toxiproxy server ({@code toxiproxy-server}, Shopify's fault-injection proxy) on loopback, driven over
- * its HTTP API: proxies in front of a test peer, and toxics such as latency on them.
+ * its HTTP API: proxies in front of a test peer, toxics on them (latency, resets, a blackhole) and proxies
+ * switched off and on.
  */
 public final class ToxiproxyServer implements AutoCloseable {
 
@@ -77,7 +78,41 @@ public final class ToxiproxyServer implements AutoCloseable {
     }
 
     public void removeLatency(String proxy) {
-        expect(204, 200, send("DELETE", "/proxies/" + proxy + "/toxics/latency", null));
+        removeToxic(proxy, "latency");
+    }
+
+    /**
+     * Resets every connection through the proxy (TCP RST, "connection reset by peer") {@code after} it sent data;
+     * new connections are reset too, until {@link #removeToxic} with name {@code reset_peer}.
+     */
+    public void addResetPeer(String proxy, Duration after) {
+        addToxic(proxy, "reset_peer", "reset_peer", "upstream", Map.of("timeout", after.toMillis()));
+    }
+
+    /**
+     * A blackhole: connections are accepted but no data gets through and nothing is closed, until
+     * {@link #removeToxic} with name {@code timeout} (toxiproxy's timeout toxic with timeout 0).
+     */
+    public void addBlackhole(String proxy) {
+        addToxic(proxy, "timeout", "timeout", "upstream", Map.of("timeout", 0));
+    }
+
+    /** Adds a toxic of any type (toxiproxy's README lists them) to every connection through the proxy. */
+    public void addToxic(String proxy, String name, String type, String stream, Map<String, ?> attributes) {
+        expect(200, 201, send("POST", "/proxies/" + proxy + "/toxics", Map.of("name", name, "type", type,
+                "stream", stream, "toxicity", 1.0, "attributes", attributes)));
+    }
+
+    public void removeToxic(String proxy, String name) {
+        expect(204, 200, send("DELETE", "/proxies/" + proxy + "/toxics/" + name, null));
+    }
+
+    /**
+     * Disabling closes the proxy's listening port and its connections (the client sees "connection refused");
+     * enabling listens on the same port again.
+     */
+    public void setEnabled(String proxy, boolean enabled) {
+        expect(200, 201, send("POST", "/proxies/" + proxy, Map.of("enabled", enabled)));
     }
 
     @Override
