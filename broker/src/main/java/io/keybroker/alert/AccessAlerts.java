@@ -15,7 +15,9 @@ import java.util.Set;
  * Watches every decision for the access patterns a security team wants to hear about as they happen:
  * <ul>
  *   <li>{@code denial-burst}: one identity denied {@code denial-burst} times within {@code denial-window}
- *       (a workload probing for secrets, or a broken deployment);</li>
+ *       (a workload probing for secrets, or a broken deployment); then at most once per identity per
+ *       {@code denial-window}, the next alert counting every denial since the last one, so a workload that keeps
+ *       failing raises one alert a window, not one every {@code denial-burst} requests;</li>
  *   <li>{@code unusual-rate}: one identity reading more than {@code rate-factor} times its own moving baseline
  *       in a minute, and at least {@code rate-minimum} reads, once its baseline has warmed up;</li>
  *   <li>{@code first-read}: an identity reading a secret for the first time since the broker started;</li>
@@ -35,6 +37,8 @@ public final class AccessAlerts implements AccessListener {
     private final Map<String, Rate> rates = bounded();
     private final Set<String> seenPairs = new HashSet<>();
     private final Map<String, Instant> lastStaleAlert = bounded();
+    private final Map<String, Instant> lastDenialAlert = bounded();
+    private final Map<String, Integer> deniedSinceAlert = bounded();
 
     public AccessAlerts(AlertService alerts, AlertProperties properties, Clock clock) {
         this.alerts = alerts;
@@ -56,15 +60,25 @@ public final class AccessAlerts implements AccessListener {
     }
 
     private void denied(AccessRecord record, Instant now) {
-        Deque<Instant> times = denials.computeIfAbsent(record.identity(), k -> new ArrayDeque<>());
+        String identity = record.identity();
+        Instant last = lastDenialAlert.get(identity);
+        if (last != null && now.isBefore(last.plus(properties.denialWindow()))) {
+            // Within the quiet period after an alert: count, and report the total with the next alert.
+            deniedSinceAlert.merge(identity, 1, Integer::sum);
+            return;
+        }
+        Deque<Instant> times = denials.computeIfAbsent(identity, k -> new ArrayDeque<>());
         times.addLast(now);
         Instant horizon = now.minus(properties.denialWindow());
         while (!times.isEmpty() && times.peekFirst().isBefore(horizon)) {
             times.removeFirst();
         }
         if (times.size() >= properties.denialBurst()) {
-            alerts.raise(Alert.of("denial-burst", now, record.identity(), record.secret(), times.size()
-                    + " requests denied within " + properties.denialWindow() + "; last: " + record.reason()));
+            Integer quiet = deniedSinceAlert.remove(identity);
+            String since = quiet == null ? "" : " (and " + quiet + " more since the previous alert)";
+            alerts.raise(Alert.of("denial-burst", now, identity, record.secret(), times.size()
+                    + " requests denied within " + properties.denialWindow() + since + "; last: " + record.reason()));
+            lastDenialAlert.put(identity, now);
             times.clear();
         }
     }

@@ -68,6 +68,21 @@ class AccessAlertsTests {
     }
 
     @Test
+    void shouldRaiseOneDenialBurstPerWindowForAWorkloadThatKeepsBeingDenied() {
+        for (int i = 0; i < 200; i++) {
+            alerts.onAccess(record(CHECKOUT, "stripe/x", Decision.DENY, null));
+        }
+        assertThat(count("denial-burst")).isEqualTo(1);
+        clock.advance(Duration.ofSeconds(61));
+        for (int i = 0; i < 20; i++) {
+            alerts.onAccess(record(CHECKOUT, "stripe/x", Decision.DENY, null));
+        }
+        assertThat(count("denial-burst")).isEqualTo(2);
+        assertThat(audited).anySatisfy(fields -> assertThat(String.valueOf(fields.get("detail")))
+                .contains("180 more since the previous alert"));
+    }
+
+    @Test
     void shouldRaiseFirstReadOncePerIdentityAndSecret() {
         alerts.onAccess(record(CHECKOUT, "stripe/secret-key", Decision.ALLOW, "cache"));
         alerts.onAccess(record(CHECKOUT, "stripe/secret-key", Decision.ALLOW, "cache"));
