@@ -145,7 +145,13 @@ public final class SpiffeCertificates {
                         || value instanceof ASN1BMPString)) {
                     throw new CertificateException("the client certificate's subject CN is not text");
                 }
-                cns.add(((ASN1String) value).getString());
+                try {
+                    cns.add(((ASN1String) value).getString());
+                } catch (IllegalArgumentException ex) {
+                    // A UTF8String that is not UTF-8 (found by SpiffeCertificatesFuzzTests): refused like any
+                    // other broken certificate rather than escaping the trust manager as a runtime exception.
+                    throw new CertificateException("the client certificate's subject CN is not valid text");
+                }
             }
         }
         return cns;

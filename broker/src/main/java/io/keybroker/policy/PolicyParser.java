@@ -109,11 +109,11 @@ final class PolicyParser {
             Mark mark = ex.getProblemMark() != null ? ex.getProblemMark() : ex.getContextMark();
             String problem = ex.getProblem() != null ? ex.getProblem() : "cannot be parsed";
             String context = ex.getContext() != null ? " (" + ex.getContext() + ")" : "";
-            walker.error(line(mark), "", "YAML syntax error: " + problem + context
+            walker.error(line(mark), "", "YAML syntax error: " + yamlText(problem + context)
                     + "; fix the YAML (check indentation, quotes and ':' after keys)");
             return null;
         } catch (YAMLException ex) {
-            walker.error(0, "", "YAML error: " + ex.getMessage() + "; fix the YAML");
+            walker.error(0, "", "YAML error: " + yamlText(String.valueOf(ex.getMessage())) + "; fix the YAML");
             return null;
         }
     }
@@ -128,6 +128,20 @@ final class PolicyParser {
         options.setCodePointLimit((int) PolicyLoader.MAX_FILE_BYTES + 1);
         options.setProcessComments(false);
         return options;
+    }
+
+    /**
+     * SnakeYAML's messages quote the offending character as it is, a line break or control character included
+     * (found by PolicyParserFuzzTests: "expected URI, but found \n"); errors go to logs, the audit log and the
+     * terminal, so such characters are replaced and the text is bounded.
+     */
+    private static String yamlText(String message) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < message.length() && out.length() < 300; i++) {
+            char c = message.charAt(i);
+            out.append(c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029' ? '?' : c);
+        }
+        return out.toString();
     }
 
     private static int line(Mark mark) {

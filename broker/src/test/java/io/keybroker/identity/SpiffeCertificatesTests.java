@@ -58,4 +58,13 @@ class SpiffeCertificatesTests {
         assertThatThrownBy(() -> SpiffeCertificates.identify(new X509Certificate[] {leaf}, true))
                 .isInstanceOf(CertificateException.class).hasMessageContaining("not text");
     }
+
+    @Test
+    void shouldRefuseACnThatIsAUtf8StringButNotUtf8() {
+        // Found by SpiffeCertificatesFuzzTests: the decoder's IllegalArgumentException escaped the trust manager.
+        X509Certificate leaf = TestPki.issue(CA, TestPki.leaf().subject("CN=#0c02c328")).certificate();
+
+        assertThatThrownBy(() -> SpiffeCertificates.identify(new X509Certificate[] {leaf}, true))
+                .isInstanceOf(CertificateException.class).hasMessageContaining("not valid text");
+    }
 }

@@ -288,4 +288,12 @@ class PolicyLoaderTests {
         assertThat(loadFailure().errors()).extracting(PolicyError::field)
                 .containsExactly("metadata." + shortened, "metadata.labels." + shortened);
     }
+
+    @Test
+    void shouldKeepLineBreaksOfAYamlSyntaxErrorOutOfTheMessage() throws IOException {
+        // Found by PolicyParserFuzzTests: SnakeYAML quotes the character it stumbled on, here a line break.
+        Files.writeString(dir.resolve("tag.yaml"), "apiVersion: !!\nkind: Policy\n");
+        assertThat(loadFailure().messages()).singleElement().asString()
+                .startsWith("tag.yaml:1: YAML syntax error: expected URI, but found ?").doesNotContain("\n");
+    }
 }
