@@ -100,8 +100,10 @@ class SpiffeCertificatesFuzzTests {
         X509Certificate certificate;
         try {
             certificate = description.build();
-        } catch (CertificateException | IllegalArgumentException | java.io.IOException ex) {
-            return; // not encodable, or not a certificate the JDK (and so the handshake) can parse
+        } catch (CertificateException | IllegalArgumentException | NullPointerException | java.io.IOException ex) {
+            // not encodable (BouncyCastle refuses e.g. an attribute without a value with an NPE), or not a
+            // certificate the JDK (and so the handshake) can parse
+            return;
         }
         WorkloadIdentity identity;
         try {
@@ -200,12 +202,23 @@ class SpiffeCertificatesFuzzTests {
             for (RDN rdn : subject.getRDNs()) {
                 for (AttributeTypeAndValue value : rdn.getTypesAndValues()) {
                     if (value.getType().equals(BCStyle.CN)) {
-                        oracle.commonNames.add(value.getValue() instanceof ASN1String text ? text.getString()
-                                : "<not text: " + value.getValue() + ">");
+                        oracle.commonNames.add(commonName(value));
                     }
                 }
             }
             return oracle;
+        }
+
+        /** A marker no accepted identity can equal for a CN that is not text or not decodable text. */
+        private static String commonName(AttributeTypeAndValue value) {
+            if (!(value.getValue() instanceof ASN1String text)) {
+                return "<not text: " + value.getValue() + ">";
+            }
+            try {
+                return text.getString();
+            } catch (IllegalArgumentException ex) {
+                return "<text that does not decode>"; // e.g. a UTF8String holding bytes that are not UTF-8
+            }
         }
 
         private static ASN1Primitive extension(byte[] octets) {
