@@ -115,11 +115,12 @@ final class PolicyParser {
         } catch (YAMLException ex) {
             walker.error(0, "", "YAML error: " + yamlText(String.valueOf(ex.getMessage())) + "; fix the YAML");
             return null;
-        } catch (NumberFormatException | IndexOutOfBoundsException ex) {
-            // SnakeYAML's scanner lets these escape on some malformed escapes, e.g. "\x" with no hex digits in a
-            // double-quoted string (found by PolicyParserFuzzTests): still a YAML mistake in the file, not a crash.
-            walker.error(0, "", "YAML syntax error: a malformed escape sequence in a double-quoted string (\\x, "
-                    + "\\u or \\U needs its hex digits); fix the YAML or use single quotes");
+        } catch (IllegalArgumentException | IndexOutOfBoundsException ex) {
+            // SnakeYAML's scanner lets these escape on some malformed input (found by PolicyParserFuzzTests): a
+            // NumberFormatException for an escape such as "\x" without its hex digits, an IllegalArgumentException
+            // for a tag with a space. Still a YAML mistake in the file, not a crash.
+            walker.error(0, "", "YAML syntax error: a malformed escape sequence (\\x, \\u or \\U needs its hex "
+                    + "digits) or a malformed tag; fix the YAML or use single quotes");
             return null;
         }
     }
