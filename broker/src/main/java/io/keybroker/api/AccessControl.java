@@ -49,6 +49,13 @@ public class AccessControl {
         AccessAttempt attempt = new AccessAttempt(audit, listeners, endpoint, RequestIds.of(exchange), clock.instant());
         WorkloadIdentity identity = WorkloadIdentities.from(exchange).orElse(null);
         if (identity == null) {
+            String untrusted = WorkloadIdentities.refusal(exchange).orElse(null);
+            if (untrusted != null) {
+                throw attempt.refuse(Decision.DENY, "untrusted-certificate", untrusted,
+                        ApiException.forbidden("the client certificate of this connection is no longer trusted (its "
+                                + "CA left the broker's trust bundle, or it expired); reconnect with a current "
+                                + "certificate issued by the trusted CA"));
+            }
             throw attempt.refuse(Decision.DENY, "no-identity", "no verified workload identity on the connection",
                     ApiException.forbidden("the connection carries no verified workload identity; present a client "
                             + "certificate with one SPIFFE ID issued by the trusted CA"));

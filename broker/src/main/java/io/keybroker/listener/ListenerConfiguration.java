@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,8 +103,8 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    WorkloadIdentities workloadIdentities(TlsProperties tls) {
-        return new WorkloadIdentities(tls.allowSubjectCn());
+    WorkloadIdentities workloadIdentities(ReloadingTlsMaterial material, TlsProperties tls, Clock clock) {
+        return new WorkloadIdentities(material, tls.allowSubjectCn(), clock);
     }
 
     @Bean

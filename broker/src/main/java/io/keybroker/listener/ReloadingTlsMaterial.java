@@ -1,5 +1,6 @@
 package io.keybroker.listener;
 
+import io.keybroker.identity.ClientTrust;
 import io.keybroker.identity.SpiffeCertificates;
 import java.io.IOException;
 import java.net.Socket;
@@ -31,9 +32,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The trust manager runs the PKIX check against the trust bundle and then the X.509-SVID rules
  * ({@link SpiffeCertificates}), so a certificate without a valid SPIFFE ID fails the handshake itself: no HTTP
- * exchange ever happens for it.
+ * exchange ever happens for it. As {@link ClientTrust} it lets the request filter check a chain again against the
+ * bundle in force, since a reload reaches neither open connections nor resumed sessions.
  */
-public final class ReloadingTlsMaterial implements TlsMaterialView {
+public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust {
 
     private static final Logger log = LoggerFactory.getLogger(ReloadingTlsMaterial.class);
 
@@ -44,7 +46,16 @@ public final class ReloadingTlsMaterial implements TlsMaterialView {
     private final AtomicReference<Loaded> current = new AtomicReference<>();
     private volatile String lastFailure;
 
-    private record Loaded(TlsMaterial material, byte[] digest) {
+    private record Loaded(TlsMaterial material, byte[] digest) implements ClientTrust.Snapshot {
+
+        @Override
+        public void check(X509Certificate[] chain) throws CertificateException {
+            if (chain == null || chain.length == 0) {
+                throw new CertificateException("no client certificate was presented");
+            }
+            // The PKIX trust manager ignores the auth type for client chains but refuses an empty one.
+            material.trustManager().checkClientTrusted(chain, chain[0].getPublicKey().getAlgorithm());
+        }
     }
 
     /**
@@ -111,6 +122,11 @@ public final class ReloadingTlsMaterial implements TlsMaterialView {
         } catch (NoSuchAlgorithmException ex) {
             throw new IllegalStateException(ex);
         }
+    }
+
+    @Override
+    public ClientTrust.Snapshot current() {
+        return current.get();
     }
 
     @Override

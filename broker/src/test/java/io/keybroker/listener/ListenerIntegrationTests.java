@@ -9,6 +9,7 @@ import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.math.BigInteger;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,6 +23,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -192,6 +196,100 @@ class ListenerIntegrationTests {
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(
                 get(TestPki.httpClient(fixture.ca(), client), "/test/identity").body())
                 .isEqualTo("SPIFFE_URI spiffe://cluster.local/ns/payments/sa/newcomer"));
+    }
+
+    @Test
+    void shouldStopServingOpenAndResumedConnectionsOnceTheirCaLeavesTheTrustBundle() throws Exception {
+        TestPki.Cert leaving = TestPki.ca("Leaving CA");
+        String spiffeId = "spiffe://cluster.local/ns/payments/sa/leaving";
+        TestPki.Cert client = TestPki.workload(leaving, spiffeId);
+        Path bundle = fixture.dir().resolve("ca.pem");
+        String before = Files.readString(bundle);
+        replace(bundle, before + TestPki.pem(leaving.certificate()));
+        try {
+            // One SSL context: its session cache lets a new connection resume the session of the first.
+            SSLContext resuming = TestPki.sslContext(fixture.ca(), client);
+            HttpClient kept = keepAlive(resuming);
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() ->
+                    assertThat(get(kept, "/test/identity").body()).isEqualTo("SPIFFE_URI " + spiffeId));
+            assertThat(newConnectionGet(resuming, "/test/identity")).endsWith("SPIFFE_URI " + spiffeId);
+
+            replace(bundle, before);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertRefusedAtHandshake(client));
+            // The keep-alive connection made before the removal is open still, and now carries no identity.
+            HttpResponse<String> open = get(kept, "/test/identity");
+            assertThat(open.statusCode()).isEqualTo(200);
+            assertThat(open.body()).isEqualTo("none");
+            // A secret read over it is refused, and the audit record says why.
+            HttpResponse<String> read = get(kept, "/v1/secrets/stripe/secret-key");
+            assertThat(read.statusCode()).isEqualTo(403);
+            assertThat(read.body()).contains("no longer trusted");
+            String requestId = read.headers().firstValue("X-Request-Id").orElseThrow();
+            assertThat(Files.readAllLines(fixture.auditFile())).filteredOn(line -> line.contains(requestId))
+                    .singleElement().asString().contains("\"rule\":\"untrusted-certificate\"")
+                    .contains("its CA left the trust bundle");
+            // A new connection resuming the old session is either refused at the handshake or carries no identity.
+            String resumed;
+            try {
+                resumed = newConnectionGet(resuming, "/test/identity");
+            } catch (IOException refusedAtHandshake) {
+                resumed = "refused at handshake";
+            }
+            // (With the JDK provider it resumes: a full handshake is refused above, this one completes.)
+            assertThat(resumed).satisfiesAnyOf(
+                    outcome -> assertThat(outcome).isEqualTo("refused at handshake"),
+                    outcome -> assertThat(outcome).endsWith("\r\n\r\nnone"));
+        } finally {
+            replace(bundle, before);
+        }
+    }
+
+    @Test
+    void shouldRefuseAnOpenConnectionOnceItsCertificateExpires() throws Exception {
+        TestPki.Cert shortLived = TestPki.issue(fixture.ca(), TestPki.leaf().uri(
+                "spiffe://cluster.local/ns/payments/sa/short-lived").validity(Instant.now().minusSeconds(60),
+                Instant.now().plusSeconds(3)));
+        HttpClient kept = keepAlive(TestPki.sslContext(fixture.ca(), shortLived));
+        assertThat(get(kept, "/test/identity").body()).isEqualTo(
+                "SPIFFE_URI spiffe://cluster.local/ns/payments/sa/short-lived");
+        // Until notAfter passes the connection is served; after it, the same open connection is not.
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() ->
+                get(kept, "/test/identity").body().equals("none"));
+        assertThat(Instant.now()).isAfter(shortLived.certificate().getNotAfter().toInstant());
+    }
+
+    private static void replace(Path file, String content) throws IOException {
+        Path next = file.resolveSibling(file.getFileName() + ".new");
+        Files.writeString(next, content);
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static HttpClient keepAlive(SSLContext context) {
+        SSLParameters parameters = new SSLParameters();
+        parameters.setProtocols(new String[] {"TLSv1.3"});
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(context)
+                .sslParameters(parameters).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    /** One request over a new TLS 1.3 connection of {@code context}; returns the whole HTTP answer. */
+    private static String newConnectionGet(SSLContext context, String path) throws IOException {
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", broker.port())) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            parameters.setProtocols(new String[] {"TLSv1.3"});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + broker.port()
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            if (!answer.startsWith("HTTP/1.1 ")) {
+                throw new IOException("no HTTP answer: the handshake was refused after it seemed to complete");
+            }
+            return answer;
+        }
     }
 
     private static BigInteger serial(HttpResponse<?> response) throws Exception {
