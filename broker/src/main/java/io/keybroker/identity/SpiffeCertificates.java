@@ -106,7 +106,8 @@ public final class SpiffeCertificates {
             // SAN", a certificate with two SPIFFE IDs, one of them malformed, passed the subject-CN fallback
             // (found by SpiffeCertificatesFuzzTests).
             throw new CertificateParsingException("the client certificate's subject alternative names cannot be "
-                    + "parsed");
+                    + "parsed (a URI SAN that is not a valid URI, or whose host ends in '.', is enough); reissue it "
+                    + "with a valid SPIFFE ID");
         }
         List<String> uris = new ArrayList<>();
         if (sans != null) {

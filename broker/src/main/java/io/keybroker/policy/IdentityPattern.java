@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  *       certificate cannot pass as a SPIFFE ID by putting one in its CN.</li>
  * </ul>
  * SPIFFE IDs are checked as the SPIFFE ID standard says: scheme {@code spiffe://}, a lower-case trust domain of
- * {@code [a-z0-9._-]} (no port, no user info), path segments of {@code [A-Za-z0-9._-]} that are not empty,
+ * {@code [a-z0-9._-]} (no port, no user info, no final dot), path segments of {@code [A-Za-z0-9._-]} that are not empty,
  * {@code .} or {@code ..}, no query or fragment, at most 2048 characters.
  */
 public final class IdentityPattern {
@@ -153,6 +153,12 @@ public final class IdentityPattern {
             throw new IllegalArgumentException(quoted + " has an invalid trust domain '"
                     + SecretName.printable(trustDomain) + "'; a trust domain uses only lower-case letters, digits, "
                     + "'.', '_' and '-'");
+        }
+        if (trustDomain.endsWith(".")) {
+            // The SPIFFE standard's character set allows it, but the JDK cannot read a URI SAN whose host ends in
+            // a dot (its DNSName check), so no certificate could ever carry this ID (found by fuzzing).
+            throw new IllegalArgumentException(quoted + " has a trust domain ending in '.'; remove the final dot "
+                    + "(certificates cannot carry such an ID: the JDK refuses to parse their SAN)");
         }
         if (path.isEmpty()) {
             if (prefix) {

@@ -112,6 +112,8 @@ class PolicyLoaderTests {
                         List.of("spec.workloads[0].identity: identity 'spiffe://Cluster.Local/ns/payments/sa/checkout' has an invalid trust domain")),
                 Arguments.of("identity with port", head + entry.replace("cluster.local", "cluster.local:8443") + allow,
                         List.of("spec.workloads[0].identity:", "has a port in its trust domain")),
+                Arguments.of("trust domain ending in a dot", head + entry.replace("cluster.local", "cluster.local.") + allow,
+                        List.of("spec.workloads[0].identity:", "has a trust domain ending in '.'")),
                 Arguments.of("identity with user info", head + entry.replace("cluster.local", "admin@cluster.local") + allow,
                         List.of("spec.workloads[0].identity:", "has user info")),
                 Arguments.of("identity with query", head + entry.replace("sa/checkout", "sa/checkout?x=1") + allow,
