@@ -287,8 +287,11 @@ class SpiffeCertificatesFuzzTests {
                             // unknown lines carry no meaning, so mutations of keys are harmless
                         }
                     }
-                } catch (IllegalArgumentException | IllegalStateException | java.io.IOException ex) {
-                    return null; // BouncyCastle cannot encode it (e.g. a '#' value that is not valid DER)
+                } catch (IllegalArgumentException | IllegalStateException | NullPointerException
+                        | java.io.IOException ex) {
+                    // BouncyCastle cannot encode it: a '#' value that is not valid DER, or (an NPE while sorting a
+                    // multi-valued RDN) a '#' value that decodes to nothing
+                    return null;
                 }
             }
             return d;
