@@ -21,7 +21,7 @@
 # at once (keybroker_backend_calls_total on the management port).
 #
 # Knobs (environment): BENCH_CONNECTIONS (16), BENCH_WARMUP (5 s: the JIT needs it), BENCH_DURATION (8 s per figure),
-# BENCH_COMMON_RATE (1000 req/s), BENCH_SECRETS (1000), BENCH_STARTUP_RUNS (3), BENCH_BURST_CLIENTS ("1 16 256"),
+# BENCH_COMMON_RATE (1000 req/s), BENCH_SECRETS (1000), BENCH_NEW_CONNECTIONS (200 full handshakes), BENCH_STARTUP_RUNS (3), BENCH_BURST_CLIENTS ("1 16 256"),
 # BENCH_JAVA (JDK 25 java), BENCH_PEERS ("agent openbao moto": the peers measured besides Keybroker). Peers are looked up in $KEYBROKER_TOOLS_BIN, then <repo>/.tools/bin, then PATH.
 # About 4 to 5 minutes on a 2-core machine.
 set -euo pipefail
@@ -44,6 +44,7 @@ WARMUP="${BENCH_WARMUP:-5}"
 DURATION="${BENCH_DURATION:-8}"
 COMMON_RATE="${BENCH_COMMON_RATE:-1000}"
 SECRETS="${BENCH_SECRETS:-1000}"
+NEW_CONNECTIONS="${BENCH_NEW_CONNECTIONS:-200}"
 STARTUP_RUNS="${BENCH_STARTUP_RUNS:-3}"
 BURST_CLIENTS="${BENCH_BURST_CLIENTS:-1 16 256}"
 PEERS=" ${BENCH_PEERS:-agent openbao moto} "
@@ -196,7 +197,7 @@ say "peers up: keybroker pid $KB_PID, agent ${AGENT_PID:-(not measured)}, openba
 # ---- 4. the same load on every peer -----------------------------------------------------------------------------
 LOAD=(load --results "$R" --clk-tck "$CLK_TCK" --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION"
       --rate-common "$COMMON_RATE" --expect-file "$W/secret-value")
-"${LOADGEN[@]}" "${LOAD[@]}" --label keybroker --pid "$KB_PID" --rate-half auto \
+"${LOADGEN[@]}" "${LOAD[@]}" --label keybroker --pid "$KB_PID" --rate-half auto --new-connections "$NEW_CONNECTIONS" \
   --url "https://127.0.0.1:$KB_PORT/v1/secrets/stripe/secret-key" "${MTLS[@]}"
 HALF="$(get keybroker.half.target)"
 peer agent && "${LOADGEN[@]}" "${LOAD[@]}" --label agent --pid "$AGENT_PID" --rate-half "$HALF" \

@@ -21,7 +21,8 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>
  *   load        --label L --pid PID [--connections 16 --warmup 3 --duration 8 --rate-half auto|R|none
- *               --rate-common R|none --drain 2 --expect-file F --each true] + target options (see Target)
+ *               --rate-common R|none --drain 2 --expect-file F --each true --new-connections N]
+ *               + target options (see Target)
  *   burst       --label L --clients K --metrics URL [--metric NAME --metric-filter TEXT] + target options
  *   setup-moto  --endpoint URL --name ID --value-file F [--bulk-prefix P --bulk-count N] [--extra ID]...
  *   setup-bao   --endpoint URL --token T --path P --value-file F
@@ -66,6 +67,7 @@ public final class Bench {
         String rateCommon = args.get("rate-common", "none");
         String expectFile = args.get("expect-file", null);
         boolean each = Boolean.parseBoolean(args.get("each", "false"));
+        int newConnections = args.integer("new-connections", 0);
         Results results = new Results(Path.of(args.get("results")));
         Target target = Target.from(args);
         args.checkAllUsed();
@@ -127,6 +129,9 @@ public final class Bench {
                 openPhase(runner, results, k + "common.", label, Double.parseDouble(rateCommon), duration, drain,
                         peer, self);
             }
+            if (newConnections > 0) {
+                newConnections(target, results, k, label, newConnections, peer);
+            }
             results.put(k + "hwm_kib", peer.statusKib("VmHWM"));
             results.put(k + "connects", runner.connects());
         }
@@ -151,6 +156,45 @@ public final class Bench {
         results.put(k + "service_p99_us", phase.service().getValueAtPercentile(99));
         results.put(k + "lateness_p99_us", phase.lateness().getValueAtPercentile(99));
         say(label, String.format(Locale.ROOT, "open loop at %.0f req/s", rate), phase);
+    }
+
+    /**
+     * N connections one after the other, each a full TLS handshake (a fresh client context, so nothing to resume)
+     * and one request: what a client that does not keep connections alive costs the server.
+     */
+    private static void newConnections(Target target, Results results, String k, String label, int n,
+            ProcessStats peer) throws Exception {
+        Histogram latency = LoadRunner.histogram();
+        int errors = 0;
+        long cpu0 = peer.cpuMicros();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            long start = System.nanoTime();
+            HttpConnection connection = target.freshConnection();
+            try {
+                connection.open();
+                if (connection.exchange(target.requests.get(0)) != 200) {
+                    errors++;
+                }
+            } catch (IOException ex) {
+                errors++;
+            } finally {
+                connection.close();
+            }
+            latency.recordValue(Math.max(1, (System.nanoTime() - start) / 1_000));
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long cpu1 = peer.cpuMicros();
+        results.put(k + "connect.count", n);
+        results.put(k + "connect.errors", errors);
+        results.put(k + "connect.rate", n / seconds);
+        results.put(k + "connect.cpu_us_per_conn", perRequest(cpu1 - cpu0, n));
+        results.put(k + "connect.p50_us", latency.getValueAtPercentile(50));
+        results.put(k + "connect.p99_us", latency.getValueAtPercentile(99));
+        System.out.printf(Locale.ROOT, "[bench] %-14s %-36s %8.0f conn/s  p50 %7.3f ms  p99 %7.3f ms  server CPU "
+                + "%.0f µs/conn  errors %d%n", label, n + " new connections, full handshake", n / seconds,
+                latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0,
+                perRequest(cpu1 - cpu0, n), errors);
     }
 
     private static double perRequest(long cpuMicros, long requests) {

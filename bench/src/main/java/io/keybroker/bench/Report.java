@@ -183,6 +183,15 @@ final class Report {
                     + mib("keybroker.max.rss_anon_kib") + " anonymous + " + mib("keybroker.max.rss_file_kib")
                     + " file-backed, AOT cache " + mib("keybroker.max.rss_aot_kib") + " |");
         }
+        if (r.containsKey("keybroker.connect.count")) {
+            String errors = "0".equals(r.get("keybroker.connect.errors")) ? ""
+                    : ", **" + r.get("keybroker.connect.errors") + " failed**";
+            line("| a client that does not keep connections alive: " + r.get("keybroker.connect.count")
+                    + " connections one after the other, each a full mTLS handshake (no session to resume) and one "
+                    + "read | " + num("keybroker.connect.rate", "%.0f") + " connections/s, connect + read p50 / p99 "
+                    + ms("keybroker.connect.p50_us") + " / " + ms("keybroker.connect.p99_us") + " ms, broker CPU "
+                    + num("keybroker.connect.cpu_us_per_conn", "%.0f") + " µs per connection" + errors + " |");
+        }
         for (String v : List.of("aot", "noaot")) {
             if (r.containsKey("startup." + v + ".median_ms")) {
                 line("| start → readiness 200, " + (v.equals("aot") ? "with the JDK 25 AOT cache" : "without an AOT "

@@ -22,13 +22,22 @@ final class Target {
     final SSLContext tls;
     final List<byte[]> requests;
     final List<String> paths;
+    private final TlsFactory tlsFactory;
 
-    private Target(String host, int port, SSLContext tls, List<byte[]> requests, List<String> paths) {
+    private Target(String host, int port, TlsFactory tlsFactory, List<byte[]> requests, List<String> paths)
+            throws IOException, GeneralSecurityException {
         this.host = host;
         this.port = port;
-        this.tls = tls;
+        this.tlsFactory = tlsFactory;
+        this.tls = tlsFactory == null ? null : tlsFactory.create();
         this.requests = requests;
         this.paths = paths;
+    }
+
+    /** Builds a client TLS context; a new one has an empty session cache, so its handshake is a full one. */
+    @FunctionalInterface
+    private interface TlsFactory {
+        SSLContext create() throws IOException, GeneralSecurityException;
     }
 
     static Target from(Args args) throws IOException, GeneralSecurityException {
@@ -38,9 +47,12 @@ final class Target {
         List<String> headers = args.all("header");
         String body = args.get("body", null);
         URI first = URI.create(url.contains("%") ? String.format(url, 0) : url);
-        SSLContext tls = null;
+        TlsFactory tls = null;
         if ("https".equals(first.getScheme())) {
-            tls = Pem.context(Path.of(args.get("cert")), Path.of(args.get("key")), Path.of(args.get("ca")));
+            Path cert = Path.of(args.get("cert"));
+            Path key = Path.of(args.get("key"));
+            Path ca = Path.of(args.get("ca"));
+            tls = () -> Pem.context(cert, key, ca);
         }
         List<byte[]> requests = new ArrayList<>();
         List<String> paths = new ArrayList<>();
@@ -77,5 +89,10 @@ final class Target {
 
     HttpConnection connection() {
         return new HttpConnection(host, port, tls);
+    }
+
+    /** A connection that cannot resume an earlier TLS session: its handshake costs the server a full one. */
+    HttpConnection freshConnection() throws IOException, GeneralSecurityException {
+        return new HttpConnection(host, port, tlsFactory == null ? null : tlsFactory.create());
     }
 }

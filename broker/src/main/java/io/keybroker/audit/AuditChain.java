@@ -34,7 +34,11 @@ public final class AuditChain {
         if (!body.endsWith("}")) {
             throw new IllegalArgumentException("body must be a JSON object");
         }
-        String hash = sha256(body);
+        return seal(body, sha256(body));
+    }
+
+    /** {@link #seal(String)} with the body's hash already computed by {@link #sha256}. */
+    static String seal(String body, String hash) {
         return body.substring(0, body.length() - 1) + ",\"hash\":\"" + hash + "\"}";
     }
 

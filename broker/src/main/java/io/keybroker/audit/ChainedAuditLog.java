@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -40,6 +41,8 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private final boolean fsync;
     private final long maxFileSize;
     private final Clock clock;
+    private static final Set<String> HEAD_KEYS = Set.of("type", "seq", "prev", "hash");
+
     private final JsonMapper json = JsonMapper.builder().build();
 
     private FileChannel channel;
@@ -127,17 +130,21 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
         append(type, all);
     }
 
-    private synchronized void append(String type, Map<String, ?> fields) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", type);
-        body.put("seq", seq);
-        body.put("prev", prev);
-        fields.forEach((k, v) -> {
-            if (!body.containsKey(k)) {
-                body.put(k, v);
-            }
-        });
-        String line = AuditChain.seal(json.writeValueAsString(body));
+    private void append(String type, Map<String, ?> fields) {
+        // The record's own fields are serialised before taking the lock: under load every event loop appends,
+        // and only the chain head (seq, prev), the hash and the write have to be in order.
+        Map<String, Object> rest = new LinkedHashMap<>(fields);
+        rest.keySet().removeAll(HEAD_KEYS);
+        appendSerialized(type, json.writeValueAsString(rest));
+    }
+
+    private synchronized void appendSerialized(String type, String restJson) {
+        // The head is written by hand in the fixed order AuditChain.HEAD expects; type is one of our constants
+        // ([a-z-]) and prev is always 64 hex digits, so neither needs escaping.
+        String body = "{\"type\":\"" + type + "\",\"seq\":" + seq + ",\"prev\":\"" + prev + "\""
+                + (restJson.length() <= 2 ? "}" : "," + restJson.substring(1));
+        String hash = AuditChain.sha256(body);
+        String line = AuditChain.seal(body, hash);
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             ByteBuffer buffer = ByteBuffer.wrap(bytes);
@@ -152,8 +159,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
                     + "; requests are refused until the audit trail can be written (check disk space and "
                     + "permissions of keybroker.audit.file)", ex);
         }
-        AuditChain.Link link = AuditChain.check(line);
-        prev = link.hash();
+        prev = hash;
         seq++;
         size += bytes.length;
         if (file != null && size >= maxFileSize && !"anchor".equals(type)) {

@@ -43,7 +43,11 @@ record TlsMaterial(X509Certificate[] chain, X509Certificate[] anchors, X509Exten
             KeyStore keys = KeyStore.getInstance("PKCS12");
             keys.load(null, null);
             keys.setKeyEntry("server", key, password, chain.toArray(X509Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
+            // SunX509, not PKIX: the PKIX key manager fetches the key from the PKCS12 store on every handshake,
+            // and PKCS12 keeps it PBE-encrypted (10,000 PBKDF2 rounds), so each new connection paid several ms of
+            // CPU in SHA-256. SunX509 reads the one entry once. Its weaker alias choice (no validity or key usage
+            // ranking) does not matter for a store holding a single, already checked key.
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
             kmf.init(keys, password);
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);
