@@ -88,11 +88,17 @@ public final class SpiffeCertificates {
                 throw new CertificateException("the client certificate's subject has " + cns.size() + " CNs; the "
                         + "subject-CN fallback needs exactly one");
             }
-            String cn = cns.isEmpty() ? null : cns.get(0);
-            if (cn != null && !cn.isBlank() && cn.length() <= 255 && cn.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            if (cns.isEmpty()) {
+                throw new CertificateException("the client certificate has neither a SPIFFE ID nor a subject CN");
+            }
+            String cn = cns.get(0);
+            if (IdentityPattern.isUsableCommonName(cn)) {
                 return new WorkloadIdentity(cn, WorkloadIdentity.Source.SUBJECT_CN);
             }
-            throw new CertificateException("the client certificate has neither a SPIFFE ID nor a usable subject CN");
+            throw new CertificateException("the client certificate has no SPIFFE ID and its subject CN cannot be an "
+                    + "identity: a CN identity is 1 to 64 letters, digits, spaces, '.', '_', '@' or '-', starting "
+                    + "with a letter or digit (what a policy's cn: entry can name); reissue it with such a CN or a "
+                    + "SPIFFE ID");
         }
         throw new CertificateException("the client certificate has no SPIFFE ID (URI SAN spiffe://...); issue it "
                 + "with one, or set keybroker.tls.allow-subject-cn=true to identify workloads by subject CN");

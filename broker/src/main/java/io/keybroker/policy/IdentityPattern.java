@@ -105,6 +105,15 @@ public final class IdentityPattern {
         return fixed;
     }
 
+    /**
+     * Whether a certificate's subject CN can be a workload identity: exactly the CNs a {@code cn:} entry can
+     * name, so the handshake and the policy file apply one rule (a CN no entry could ever match is refused when
+     * the certificate is judged, with a reason, instead of reaching the policy as an unmatchable identity).
+     */
+    public static boolean isUsableCommonName(String cn) {
+        return cn != null && COMMON_NAME.matcher(cn).matches();
+    }
+
     private static String checkCommonName(String cn) {
         if (!COMMON_NAME.matcher(cn).matches()) {
             throw new IllegalArgumentException("identity 'cn:" + SecretName.printable(cn) + "' has an invalid common "

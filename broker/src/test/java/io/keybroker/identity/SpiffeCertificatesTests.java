@@ -29,6 +29,23 @@ class SpiffeCertificatesTests {
     }
 
     @Test
+    void shouldAcceptExactlyTheCnsAPolicyCnEntryCanName() throws Exception {
+        // One rule for the handshake and the policy file: "cn:my app" is a valid entry, so "my app" is an identity.
+        X509Certificate spaced = TestPki.issue(CA, TestPki.leaf().commonName("legacy billing")).certificate();
+        assertThat(SpiffeCertificates.identify(new X509Certificate[] {spaced}, true))
+                .isEqualTo(new WorkloadIdentity("legacy billing", WorkloadIdentity.Source.SUBJECT_CN));
+
+        // RFC 2253 escapes, so the CN holds exactly the '+' and the leading or trailing space
+        for (String subject : new String[] {"CN=billing\\+1", "CN=\\ billing", "CN=billing\\ ",
+                "CN=" + "a".repeat(65), "CN=*.billing"}) {
+            X509Certificate leaf = TestPki.issue(CA, TestPki.leaf().subject(subject)).certificate();
+            assertThatThrownBy(() -> SpiffeCertificates.identify(new X509Certificate[] {leaf}, true))
+                    .as(subject).isInstanceOf(CertificateException.class)
+                    .hasMessageContaining("subject CN cannot be an identity");
+        }
+    }
+
+    @Test
     void shouldRefuseASanExtensionTheJdkCannotParseInsteadOfTakingItForNoSpiffeId() {
         // Java 17 reports no SANs at all for this certificate, which carries two SPIFFE IDs.
         X509Certificate leaf = TestPki.issue(CA, TestPki.leaf().commonName("legacy-billing").uri(CHECKOUT)
