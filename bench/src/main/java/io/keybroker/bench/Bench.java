@@ -191,10 +191,10 @@ public final class Bench {
         results.put(k + "connect.cpu_us_per_conn", perRequest(cpu1 - cpu0, n));
         results.put(k + "connect.p50_us", latency.getValueAtPercentile(50));
         results.put(k + "connect.p99_us", latency.getValueAtPercentile(99));
-        System.out.printf(Locale.ROOT, "[bench] %-14s %-36s %8.0f conn/s  p50 %7.3f ms  p99 %7.3f ms  server CPU "
-                + "%.0f µs/conn  errors %d%n", label, n + " new connections, full handshake", n / seconds,
+        progress(label, n + " new connections, full handshake", String.format(Locale.ROOT, "%8.0f conn/s  p50 "
+                + "%7.3f ms  p99 %7.3f ms  server CPU %.0f µs/conn  errors %d", n / seconds,
                 latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0,
-                perRequest(cpu1 - cpu0, n), errors);
+                perRequest(cpu1 - cpu0, n), errors));
     }
 
     private static double perRequest(long cpuMicros, long requests) {
@@ -210,11 +210,19 @@ public final class Bench {
 
     private static void say(String label, String what, LoadRunner.Phase phase) {
         Histogram h = phase.latency();
-        System.out.printf(Locale.ROOT, "[bench] %-14s %-36s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms"
-                + "  errors %d%s%s%n", label, what, phase.rate(), h.getValueAtPercentile(50) / 1000.0,
+        progress(label, what, String.format(Locale.ROOT, "%8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms"
+                + "  errors %d%s%s", phase.rate(), h.getValueAtPercentile(50) / 1000.0,
                 h.getValueAtPercentile(99) / 1000.0, h.getValueAtPercentile(99.9) / 1000.0, phase.errors(),
                 phase.unsent() > 0 ? "  unsent " + phase.unsent() : "",
-                phase.lastError() != null && phase.errors() > 0 ? "  (last: " + phase.lastError() + ")" : "");
+                phase.lastError() != null && phase.errors() > 0 ? "  (last: " + phase.lastError() + ")" : ""));
+    }
+
+    /**
+     * One progress line of a phase on stdout. This is a command-line tool: stdout is its interface (bench.sh
+     * shows it as the run goes), so it prints instead of logging, and it prints figures only, never a response.
+     */
+    private static void progress(String label, String what, String figures) {
+        System.out.printf(Locale.ROOT, "[bench] %-14s %-36s %s%n", label, what, figures);
     }
 
     // ----------------------------------------------------------------------------------------------- burst

@@ -34,6 +34,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class ChainedAuditLog implements AuditLog, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ChainedAuditLog.class);
+    /** Members the chain writes itself; a record's field of the same name is dropped, never allowed to shadow them. */
+    private static final Set<String> HEAD_KEYS = Set.of("type", "seq", "prev", "hash");
     private static final DateTimeFormatter SUFFIX =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -41,8 +43,6 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private final boolean fsync;
     private final long maxFileSize;
     private final Clock clock;
-    private static final Set<String> HEAD_KEYS = Set.of("type", "seq", "prev", "hash");
-
     private final JsonMapper json = JsonMapper.builder().build();
 
     private FileChannel channel;

@@ -45,7 +45,8 @@ public final class SecretCipher {
     private final SecureRandom random;
     // Cipher.getInstance walks the provider list on every call (about 5 % of a cached read's CPU when it ran per
     // decryption). A Cipher is not thread-safe, so each thread keeps its own; init() with the version's nonce
-    // resets it completely, and decryption never reuses a (key, nonce) pair for encrypting.
+    // resets it completely. These are only ever initialised to decrypt: GCM forbids re-using a nonce only when
+    // encrypting, and encrypt() keeps taking a fresh Cipher and a fresh random nonce.
     private final ThreadLocal<Cipher> decryptors = ThreadLocal.withInitial(SecretCipher::newCipher);
 
     public SecretCipher() {
