@@ -83,6 +83,9 @@ TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
 VENV="$TOOLS/venv"
 LOGS="$TOOLS/logs"
+# Download and build caches live outside the clone (shared with scripts/install-cluster-tools.sh), keyed by
+# content, so that a fresh clone on the same machine (CI) rebuilds nothing it has built before.
+CACHE="${KEYBROKER_TOOL_CACHE:-$HOME/.cache/keybroker-tools}"
 mkdir -p "$BIN" "$LOGS"
 
 failures=()
@@ -136,7 +139,7 @@ install_python_tools() {
     # pip needs minutes; pip is the fallback. One resolver run for the whole set; caches under .tools.
     local uv="$VENV/bin/uv"
     if [[ "$("$uv" --version 2>/dev/null)" != "uv $UV_VERSION" ]]; then
-      PIP_CACHE_DIR="$TOOLS/cache/pip" "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+      PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
         "uv==$UV_VERSION" >"$LOGS/pip-uv.log" 2>&1 || say "python tools: uv==$UV_VERSION did not install, using pip"
     fi
     if [[ -x "$uv" ]]; then
@@ -144,11 +147,11 @@ install_python_tools() {
       if ! ( [[ -n "$cert" && -f "$cert" ]] && export SSL_CERT_FILE="$cert"
              [[ -n "${PIP_INDEX_URL:-}" ]] && export UV_DEFAULT_INDEX="$PIP_INDEX_URL"
              [[ -n "${PIP_FIND_LINKS:-}" && -d "${PIP_FIND_LINKS:-}" ]] && export UV_FIND_LINKS="$PIP_FIND_LINKS"
-             UV_CACHE_DIR="$TOOLS/cache/uv" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 \
+             UV_CACHE_DIR="$CACHE/uv" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 \
                exec "$uv" pip install --python "$VENV/bin/python" "${PY_REQUIREMENTS[@]}" ) >"$LOGS/pip.log" 2>&1; then
         fail "uv pip install of ${PY_REQUIREMENTS[*]} failed (log: $LOGS/pip.log)"; tail_log "$LOGS/pip.log" 25; return
       fi
-    elif ! PIP_CACHE_DIR="$TOOLS/cache/pip" "$VENV/bin/python" -m pip install --disable-pip-version-check \
+    elif ! PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/python" -m pip install --disable-pip-version-check \
         --progress-bar off "${PY_REQUIREMENTS[@]}" >"$LOGS/pip.log" 2>&1; then
       fail "pip install of ${PY_REQUIREMENTS[*]} failed (log: $LOGS/pip.log)"; tail_log "$LOGS/pip.log" 25; return
     fi
@@ -163,10 +166,10 @@ install_python_tools() {
 }
 
 # ---- Go tools -----------------------------------------------------------------------------------------------
-# Everything Go writes stays under .tools; -modcacherw so that `rm -rf .tools` works.
+# Binaries under .tools; the module and build caches in $CACHE; -modcacherw so that `rm -rf` works on both.
 export GOPATH="$TOOLS/go"
-export GOMODCACHE="$TOOLS/go/pkg/mod"
-export GOCACHE="$TOOLS/cache/go-build"
+export GOMODCACHE="$CACHE/go/pkg/mod"
+export GOCACHE="$CACHE/go-build"
 export GOBIN="$TOOLS/go/bin"   # not .tools/bin directly: toxiproxy's binaries are named `server` and `cli`
 export GOFLAGS="-modcacherw -buildvcs=false"
 export GOTOOLCHAIN=local
