@@ -100,6 +100,20 @@ render aws --set config.backend=aws --set config.aws.region=eu-west-1 --set 'con
   --set certManager.enabled=true --set certManager.createIssuer=false --set certManager.issuerRef.name=org-spiffe-ca \
   --set existingPolicyConfigMap=security-team-policy --set example.enabled=true "${PINNED[@]}"
 
+# The audit trail stays inside its emptyDir: max-total-size below sizeLimit
+# (derived, or set), and no audit file at all when it goes to standard output.
+render audit-stdout --set sidecar.auditOutput=stdout --set example.enabled=true "${PINNED[@]}"
+if grep -q -- '--keybroker.audit.max-total-size=48MB' "$OUT/vault-token.yaml" && grep -q 'sizeLimit: 64Mi' "$OUT/vault-token.yaml"; then
+  pass "audit trail bounded at 48MB inside the 64Mi emptyDir (keybroker.audit.max-total-size)"
+else
+  fail "audit trail: keybroker.audit.max-total-size=48MB missing beside sizeLimit 64Mi"
+fi
+if [[ -f "$OUT/audit-stdout.yaml" ]] && grep -q 'name: keybroker' "$OUT/audit-stdout.yaml" && ! grep -q -- '--keybroker.audit.file' "$OUT/audit-stdout.yaml"; then
+  pass "sidecar.auditOutput=stdout: no audit file argument, the trail goes to standard output"
+else
+  fail "sidecar.auditOutput=stdout still sets keybroker.audit.file"
+fi
+
 # A workload chart that depends on this chart and includes the sidecar
 # templates (helm/examples/workload), with this chart unpacked as its subchart.
 mkdir -p "$OUT/workload/charts"
@@ -174,6 +188,8 @@ expect_render_error "port out of range" "/listen/port" --set listen.port=70000
 expect_render_error "bad policy file name" "'payments.json' does not match pattern" --set 'policies.payments\.json=x'
 expect_render_error "extraProperties outside keybroker/spring/logging/management" "'server.port' does not match pattern" --set 'config.extraProperties.server\.port=1'
 expect_render_error "file backend without a Secret" "config.file.secretName is required" --set config.backend=file
+expect_render_error "audit size limit not in Mi/Gi without auditMaxTotalSize" "set sidecar.auditMaxTotalSize" --set example.enabled=true --set sidecar.auditSizeLimit=100M
+expect_render_error "bad auditOutput" "/sidecar/auditOutput" --set sidecar.auditOutput=syslog
 expect_render_error "existing issuer without a name" "certManager.issuerRef.name is required" --set certManager.enabled=true --set certManager.createIssuer=false
 if "$HELM" template checkout "$OUT/workload/checkout" --namespace "$NAMESPACE" --set keybroker.sidecar.extraArg=x >/dev/null 2>"$OUT/err.log" ; then
   fail "typo in a workload chart's keybroker block: rendered, but should have been rejected"

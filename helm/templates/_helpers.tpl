@@ -160,6 +160,24 @@ keybroker.io/sidecar: "true"
   readOnly: true
 {{- end }}
 
+{{/*
+keybroker.audit.max-total-size for the sidecar: sidecar.auditMaxTotalSize, or
+three quarters of sidecar.auditSizeLimit (Mi or Gi), so the trail and its
+pruning stay inside the emptyDir and the kubelet never evicts the pod for it.
+Spring's MB is 2^20 bytes, the same unit as Kubernetes' Mi.
+*/}}
+{{- define "keybroker.auditMaxTotalSize" -}}
+{{- if .auditMaxTotalSize -}}
+{{ .auditMaxTotalSize }}
+{{- else if hasSuffix "Mi" .auditSizeLimit -}}
+{{ div (mul (trimSuffix "Mi" .auditSizeLimit | atoi) 3) 4 }}MB
+{{- else if hasSuffix "Gi" .auditSizeLimit -}}
+{{ div (mul (trimSuffix "Gi" .auditSizeLimit | atoi) 3072) 4 }}MB
+{{- else -}}
+{{ fail (printf "sidecar.auditSizeLimit %s is not in Mi or Gi: set sidecar.auditMaxTotalSize (e.g. 48MB) below it" .auditSizeLimit) }}
+{{- end -}}
+{{- end }}
+
 {{/* The native sidecar: one item of the pod's initContainers list. */}}
 {{- define "keybroker.sidecar" -}}
 {{- $v := .values }}
@@ -181,7 +199,10 @@ keybroker.io/sidecar: "true"
     - --keybroker.tls.private-key=/etc/keybroker/tls/tls.key
     - --keybroker.tls.trust-bundle=/etc/keybroker/tls/ca.crt
     - --keybroker.policy.dir=/etc/keybroker/policy
+    {{- if eq $v.sidecar.auditOutput "file" }}
     - --keybroker.audit.file=/var/log/keybroker/audit.jsonl
+    - --keybroker.audit.max-total-size={{ include "keybroker.auditMaxTotalSize" $v.sidecar }}
+    {{- end }}
     {{- if eq $v.config.backend "file" }}
     - --keybroker.file.path=/etc/keybroker/secrets/secrets.yaml
     {{- end }}

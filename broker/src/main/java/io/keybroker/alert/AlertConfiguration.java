@@ -1,6 +1,8 @@
 package io.keybroker.alert;
 
 import io.keybroker.audit.AuditLog;
+import io.keybroker.audit.AuditProperties;
+import io.keybroker.audit.ChainedAuditLog;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.listener.TlsMaterialView;
@@ -9,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -70,9 +73,17 @@ public class AlertConfiguration {
     }
 
     @Bean
+    AuditVolumeAlerts auditVolumeAlerts(ChainedAuditLog audit, AlertService alerts, AuditProperties properties,
+            Clock clock, MeterRegistry registry) {
+        return new AuditVolumeAlerts(audit, alerts, properties.minFreeSpace().toBytes(), clock, registry);
+    }
+
+    @Bean
     BackgroundAlerts backgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock,
-            TlsMaterialView tls, ObjectProvider<SecretCache> cache, AuditLog audit) {
-        return new BackgroundAlerts(alerts, properties, clock, tls, cache, audit);
+            TlsMaterialView tls, ObjectProvider<SecretCache> cache, AuditLog audit, AuditVolumeAlerts volume,
+            AuditProperties auditProperties) {
+        return new BackgroundAlerts(alerts, properties, clock, tls, cache, audit, volume,
+                auditProperties.checkInterval());
     }
 
     /** The optional webhook sender, closed with the context. */
@@ -94,11 +105,16 @@ public class AlertConfiguration {
         private final TlsMaterialView tls;
         private final ObjectProvider<SecretCache> cache;
         private final AuditLog audit;
+        private final AuditVolumeAlerts volume;
+        private final Duration volumeCheckInterval;
         private ScheduledExecutorService executor;
         private Disposable rotations;
 
         BackgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock, TlsMaterialView tls,
-                ObjectProvider<SecretCache> cache, AuditLog audit) {
+                ObjectProvider<SecretCache> cache, AuditLog audit, AuditVolumeAlerts volume,
+                Duration volumeCheckInterval) {
+            this.volume = volume;
+            this.volumeCheckInterval = volumeCheckInterval;
             this.alerts = alerts;
             this.properties = properties;
             this.clock = clock;
@@ -116,6 +132,8 @@ public class AlertConfiguration {
             });
             long every = Math.max(1000, properties.certificateCheckInterval().toMillis());
             executor.scheduleWithFixedDelay(this::checkCertificates, 0, every, TimeUnit.MILLISECONDS);
+            executor.scheduleWithFixedDelay(volume::check, 0, Math.max(1000, volumeCheckInterval.toMillis()),
+                    TimeUnit.MILLISECONDS);
             SecretCache secrets = cache.getIfAvailable();
             if (secrets != null) {
                 rotations = secrets.rotations().subscribe(event -> {

@@ -1,6 +1,7 @@
 package io.keybroker.alert;
 
 import io.keybroker.audit.AuditLog;
+import io.keybroker.audit.AuditUnavailableException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.LinkedHashMap;
@@ -38,7 +39,13 @@ public class AlertService {
         fields.put("identity", alert.identity());
         fields.put("secret", alert.secret());
         fields.put("detail", alert.detail());
-        audit.event("alert", fields);
+        try {
+            audit.event("alert", fields);
+        } catch (AuditUnavailableException ex) {
+            // The alert still goes out by log, metric and webhook: an alert about the audit volume must not be
+            // lost because the volume it warns about is the one that failed.
+            log.warn("alert {} could not be audited: {}", alert.id(), ex.getMessage());
+        }
         if (webhook != null) {
             webhook.enqueue(alert);
         }

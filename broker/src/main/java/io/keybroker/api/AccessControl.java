@@ -63,8 +63,11 @@ public class AccessControl {
         attempt.identity(identity);
         if (!rateLimiter.tryAcquire(identity)) {
             throw attempt.refuse(Decision.RATE_LIMITED, "rate-limit", "over the workload's rate limit",
-                    ApiException.tooManyRequests(identity.text() + " is over the rate limit its policy sets; slow "
-                            + "down or ask the security team to raise rateLimit", rateLimiter.retryAfter(identity)));
+                    ApiException.tooManyRequests(identity.text() + (rateLimiter.unknown(identity)
+                            ? " has no policy entry and is over the rate limit of unknown identities; slow down, and "
+                                    + "ask the security team for a policy entry if it should read secrets"
+                            : " is over the rate limit its policy sets; slow down or ask the security team to raise "
+                                    + "rateLimit"), rateLimiter.retryAfter(identity)));
         }
         return attempt;
     }

@@ -21,7 +21,11 @@ public final class AuditChain {
     /** The {@code prev} of the first anchor of a new trail. */
     public static final String GENESIS = "0".repeat(64);
 
-    private static final Pattern LINE = Pattern.compile("^(\\{.*),\"hash\":\"([0-9a-f]{64})\"}$");
+    /**
+     * DOTALL: a JSON string may hold U+0085, U+2028 or U+2029 unescaped (a policy file name can carry one), and
+     * without it {@code .} stops at them, so a correct line would read as damaged.
+     */
+    private static final Pattern LINE = Pattern.compile("^(\\{.*),\"hash\":\"([0-9a-f]{64})\"}$", Pattern.DOTALL);
     /** Every line starts with type, seq and prev in this order, so they are found without a JSON parser. */
     private static final Pattern HEAD =
             Pattern.compile("^\\{\"type\":\"([a-z-]{1,40})\",\"seq\":(\\d{1,18}),\"prev\":\"([0-9a-f]{64})\"[,}]");

@@ -1,5 +1,6 @@
 package io.keybroker.audit;
 
+import io.keybroker.config.ConfigurationProblemException;
 import java.time.Clock;
 import java.util.Map;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -12,9 +13,22 @@ import org.springframework.context.event.EventListener;
 @Configuration(proxyBeanMethods = false)
 public class AuditConfiguration {
 
+    /** The smallest total the writer accepts: room for a few rotated files of a useful size. */
+    private static final long MIN_TOTAL = 1024 * 1024;
+
     @Bean(destroyMethod = "close")
     ChainedAuditLog auditLog(AuditProperties properties, Clock clock) {
-        return new ChainedAuditLog(properties.file(), properties.fsync(), properties.maxFileSize().toBytes(), clock);
+        long total = properties.maxTotalSize().toBytes();
+        if (total < MIN_TOTAL) {
+            throw new ConfigurationProblemException("keybroker.audit.max-total-size is " + properties.maxTotalSize()
+                    + ": set it to at least 1MB, and below the size of the volume that holds keybroker.audit.file");
+        }
+        if (properties.checkInterval().isNegative() || properties.checkInterval().isZero()) {
+            throw new ConfigurationProblemException("keybroker.audit.check-interval must be a positive duration, "
+                    + "e.g. 30s");
+        }
+        return new ChainedAuditLog(properties.file(), properties.fsync(), properties.maxFileSize().toBytes(), total,
+                clock);
     }
 
     @Bean

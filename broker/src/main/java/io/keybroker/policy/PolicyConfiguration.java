@@ -63,7 +63,16 @@ public class PolicyConfiguration {
     }
 
     @Bean
-    RateLimiter rateLimiter(PolicyStore store) {
-        return new RateLimiter(store);
+    RateLimiter rateLimiter(PolicyStore store, PolicyProperties properties) {
+        String raw = properties.unknownIdentityRateLimit();
+        if (raw == null || raw.isBlank() || "none".equals(raw)) {
+            return new RateLimiter(store, null);
+        }
+        try {
+            return new RateLimiter(store, RateLimit.parse(raw));
+        } catch (IllegalArgumentException ex) {
+            throw new ConfigurationProblemException("keybroker.policy.unknown-identity-rate-limit: " + ex.getMessage()
+                    + ", or none");
+        }
     }
 }

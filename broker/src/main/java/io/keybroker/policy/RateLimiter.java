@@ -2,7 +2,9 @@ package io.keybroker.policy;
 
 import io.keybroker.identity.WorkloadIdentity;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -19,27 +21,57 @@ import java.util.stream.Collectors;
  * ({@link PolicySet#workload}) and uses that entry's bucket, so every caller under one prefix entry shares its
  * limit, and the number of buckets is bounded by the number of entries in the policy (buckets of entries that
  * disappear on a reload are dropped). A bucket survives a policy reload when its entry's limit is unchanged;
- * when the limit changes the bucket starts afresh, full. A caller without an entry, or whose entry has no limit,
- * is not limited here (the policy denies it anyway when it has no entry).
+ * when the limit changes the bucket starts afresh, full. A caller whose entry has no limit is not limited.
+ *
+ * <p>A caller without an entry is denied by the policy, but every denial is still work and an audit line, so
+ * such callers get {@code keybroker.policy.unknown-identity-rate-limit} each, in a table of at most
+ * {@value #MAX_UNKNOWN} identities. When the table is full, idle identities (bucket full again) are dropped
+ * first, and new identities beyond it share one overflow bucket: cycling through many certificates buys no more
+ * than one identity's rate.
  */
 public final class RateLimiter implements PolicyReloadListener {
 
+    static final int MAX_UNKNOWN = 1024;
+
     private final Supplier<PolicySet> policies;
     private final LongSupplier nanoTime;
+    private final RateLimit unknownLimit;
     private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+    /** Buckets of identities without an entry; guarded by itself. */
+    private final Map<String, Bucket> unknown = new HashMap<>();
+    private Bucket overflow;
 
-    /** Uses the store's current policy and {@link System#nanoTime()}. */
-    public RateLimiter(PolicyStore store) {
-        this(store::current, System::nanoTime);
+    /**
+     * Uses the store's current policy and {@link System#nanoTime()}.
+     * @param unknownLimit the limit of each identity without a policy entry, or {@code null} for none
+     */
+    public RateLimiter(PolicyStore store, RateLimit unknownLimit) {
+        this(store::current, System::nanoTime, unknownLimit);
+    }
+
+    /**
+     * Without a limit for identities that have no policy entry.
+     * @param policies the policy in force
+     * @param nanoTime a monotonic clock in nanoseconds (tests pass a fake one)
+     */
+    public RateLimiter(Supplier<PolicySet> policies, LongSupplier nanoTime) {
+        this(policies, nanoTime, null);
     }
 
     /**
      * @param policies the policy in force
      * @param nanoTime a monotonic clock in nanoseconds (tests pass a fake one)
+     * @param unknownLimit the limit of each identity without a policy entry, or {@code null} for none
      */
-    public RateLimiter(Supplier<PolicySet> policies, LongSupplier nanoTime) {
+    public RateLimiter(Supplier<PolicySet> policies, LongSupplier nanoTime, RateLimit unknownLimit) {
         this.policies = Objects.requireNonNull(policies, "policies must not be null");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime must not be null");
+        this.unknownLimit = unknownLimit;
+    }
+
+    /** Whether the caller has no policy entry, so its limit is the one for unknown identities. */
+    public boolean unknown(WorkloadIdentity identity) {
+        return policies.get().workload(identity).isEmpty();
     }
 
     /** Takes one permit for the caller's workload entry; false when the entry is over its limit. */
@@ -59,7 +91,10 @@ public final class RateLimiter implements PolicyReloadListener {
 
     private Bucket bucket(WorkloadIdentity identity) {
         Optional<WorkloadPolicy> workload = policies.get().workload(identity);
-        if (workload.isEmpty() || workload.get().rateLimit().isEmpty()) {
+        if (workload.isEmpty()) {
+            return unknownBucket(identity.text());
+        }
+        if (workload.get().rateLimit().isEmpty()) {
             return null;
         }
         RateLimit limit = workload.get().rateLimit().get();
@@ -70,6 +105,38 @@ public final class RateLimiter implements PolicyReloadListener {
         }
         return buckets.compute(key, (k, old) -> old != null && old.limit.equals(limit) ? old
                 : new Bucket(limit, nanoTime.getAsLong()));
+    }
+
+    private Bucket unknownBucket(String key) {
+        if (unknownLimit == null) {
+            return null;
+        }
+        synchronized (unknown) {
+            Bucket bucket = unknown.get(key);
+            if (bucket != null) {
+                return bucket;
+            }
+            long now = nanoTime.getAsLong();
+            if (unknown.size() >= MAX_UNKNOWN) {
+                unknown.values().removeIf(b -> b.isFull(now));
+            }
+            if (unknown.size() >= MAX_UNKNOWN) {
+                if (overflow == null) {
+                    overflow = new Bucket(unknownLimit, now);
+                }
+                return overflow;
+            }
+            bucket = new Bucket(unknownLimit, now);
+            unknown.put(key, bucket);
+            return bucket;
+        }
+    }
+
+    /** The number of identities without an entry that have their own bucket; at most {@value #MAX_UNKNOWN}. */
+    int unknownSize() {
+        synchronized (unknown) {
+            return unknown.size();
+        }
     }
 
     /** Drops the buckets of entries that are gone or whose limit changed. */
@@ -116,6 +183,11 @@ public final class RateLimiter implements PolicyReloadListener {
                 return true;
             }
             return false;
+        }
+
+        synchronized boolean isFull(long now) {
+            refill(now);
+            return tokens >= permits;
         }
 
         synchronized long nanosUntilPermit(long now) {

@@ -159,17 +159,197 @@ class ChainedAuditLogTests {
     }
 
     @Test
-    void shouldSetAsideAFileWithADamagedTailAndStartANewChain() throws IOException {
+    void shouldContinueTheChainAfterACrashCutTheLastLineShort() throws IOException {
         Path file = writeTrail(3);
         Files.writeString(file, "{\"type\":\"access\",\"trunc", StandardCharsets.UTF_8,
                 java.nio.file.StandardOpenOption.APPEND);
         try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
             log.access(access(9));
         }
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).as(String.valueOf(result.problem())).isTrue();
+        List<String> lines = Files.readAllLines(file);
+        assertThat(lines).hasSize(6);
+        assertThat(lines.get(4)).startsWith("{\"type\":\"recovery\",\"seq\":4,")
+                .contains("\"removedBytes\":23");
+        assertThat(lines.get(5)).contains("\"seq\":5", "req-9");
+        try (Stream<Path> listing = Files.list(dir)) {
+            assertThat(listing).containsExactly(file);
+        }
+    }
+
+    @Test
+    void shouldContinueTheChainWhenOnlyTheLastLineBreakIsMissing() throws IOException {
+        Path file = writeTrail(2);
+        String text = Files.readString(file);
+        Files.writeString(file, text.substring(0, text.length() - 1));
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            log.access(access(9));
+        }
         assertThat(verify(file).intact()).isTrue();
+        assertThat(Files.readAllLines(file)).hasSize(4).noneMatch(line -> line.contains("recovery"));
+    }
+
+    @Test
+    void shouldSetAsideAFileWhoseCompleteLastLineWasEditedAndStartANewChain() throws IOException {
+        Path file = writeTrail(3);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(3, lines.get(3).replace("req-2", "req-X"));
+        Files.write(file, lines);
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            log.access(access(9));
+        }
+        assertThat(verify(file).intact()).isTrue();
+        assertThat(Files.readAllLines(file).get(0)).contains("ended unverifiable");
         try (Stream<Path> listing = Files.list(dir)) {
             Path aside = listing.filter(p -> !p.equals(file)).findFirst().orElseThrow();
-            assertThat(verify(aside).problem()).contains(":5").contains("edited or damaged");
+            assertThat(verify(aside).problem()).contains(":4").contains("edited or damaged");
+        }
+    }
+
+    @Test
+    void shouldVerifyCorrectLinesThatHoldUnicodeLineSeparators() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            log.event("policy-reload", Map.of("outcome", "refused", "errors",
+                    List.of("pay\u2028ments.yaml: bad", "next\u0085line.yaml: bad", "para\u2029graph.yaml")));
+            log.access(access(1));
+        }
+        assertThat(Files.readString(file)).contains("\u2028", "\u0085", "\u2029");
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).as(String.valueOf(result.problem())).isTrue();
+        assertThat(result.lines()).isEqualTo(3);
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, CLOCK)) {
+            log.access(access(2));
+        }
+        assertThat(verify(file).intact()).isTrue();
+        assertThat(Files.readAllLines(file).get(0)).contains("new trail");
+        assertThat(Files.readAllLines(file)).hasSize(4);
+    }
+
+    private static final long TOTAL = 64 * 1024;
+
+    /** Writes accesses into a trail limited to TOTAL bytes, checking the bound after every line. */
+    private Path writeBoundedTrail(int accesses) throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, 100L * 1024 * 1024, TOTAL, CLOCK)) {
+            for (int i = 0; i < accesses; i++) {
+                log.access(access(i));
+                assertThat(directorySize()).isLessThan(TOTAL);
+            }
+        }
+        return file;
+    }
+
+    private long directorySize() throws IOException {
+        try (Stream<Path> listing = Files.list(dir)) {
+            return listing.mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    @Test
+    void shouldKeepAllAuditFilesUnderTheTotalSizeAndRecordEachPruning() throws IOException {
+        Path file = writeBoundedTrail(1_000);
+        List<Path> trail = AuditFiles.trailIn(dir);
+        assertThat(trail.get(trail.size() - 1)).isEqualTo(file);
+        assertThat(trail).hasSizeBetween(2, 4);
+        String all = String.join("\n", trail.stream().map(ChainedAuditLogTests::read).toList());
+        assertThat(all).contains("\"type\":\"prune\"", "\"reason\":\"keybroker.audit.max-total-size\"");
+        assertThat(read(trail.get(0))).doesNotContain("\"seq\":0,\"prev\":\"" + AuditChain.GENESIS);
+        AuditVerifier.Result result = new AuditVerifier().verify(trail);
+        assertThat(result.intact()).as(String.valueOf(result.problem())).isTrue();
+    }
+
+    @Test
+    void shouldVerifyAPrunedTrailByDirectoryFromTheCli() throws IOException {
+        writeBoundedTrail(1_000);
+        StringWriter out = new StringWriter();
+        int status = KeybrokerCli.run(new String[] {"audit", "verify", dir.toString()}, new PrintWriter(out, true),
+                new PrintWriter(new StringWriter(), true));
+        assertThat(status).as(out.toString()).isZero();
+        assertThat(out.toString()).startsWith("OK: ");
+    }
+
+    @Test
+    void shouldCatchTheOldestRemainingFileDeletedByHandAfterPruning() throws IOException {
+        writeBoundedTrail(1_000);
+        List<Path> trail = AuditFiles.trailIn(dir);
+        Files.delete(trail.get(0));
+        AuditVerifier.Result result = new AuditVerifier().verify(AuditFiles.trailIn(dir));
+        assertThat(result.intact()).isFalse();
+        assertThat(result.problem()).contains("no prune record accounts for the lines before it");
+    }
+
+    @Test
+    void shouldCatchEditsDeletionsAndReorderingsInsideAPrunedTrail() throws IOException {
+        writeBoundedTrail(1_000);
+        List<Path> trail = AuditFiles.trailIn(dir);
+        Path middle = trail.get(trail.size() - 2);
+        List<String> original = Files.readAllLines(middle);
+
+        List<String> edited = new ArrayList<>(original);
+        edited.set(5, edited.get(5).replace("\"decision\":\"allow\"", "\"decision\":\"deny\""));
+        Files.write(middle, edited);
+        assertThat(new AuditVerifier().verify(trail).problem()).contains(middle.getFileName() + ":6", "edited");
+
+        List<String> deleted = new ArrayList<>(original);
+        deleted.remove(5);
+        Files.write(middle, deleted);
+        assertThat(new AuditVerifier().verify(trail).problem()).contains(middle.getFileName() + ":6", "does not follow");
+
+        List<String> swapped = new ArrayList<>(original);
+        Collections.swap(swapped, 5, 6);
+        Files.write(middle, swapped);
+        assertThat(new AuditVerifier().verify(trail).intact()).isFalse();
+
+        Files.write(middle, original);
+        List<Path> reordered = new ArrayList<>(trail);
+        Collections.swap(reordered, 0, 1);
+        assertThat(new AuditVerifier().verify(reordered).intact()).isFalse();
+        assertThat(new AuditVerifier().verify(trail).intact()).isTrue();
+    }
+
+    @Test
+    void shouldPruneAtStartWhenTheLimitWasLowered() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, 8 * 1024, CLOCK)) {
+            for (int i = 0; i < 1_000; i++) {
+                log.access(access(i));
+            }
+        }
+        assertThat(directorySize()).isGreaterThan(TOTAL);
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, 8 * 1024, TOTAL, CLOCK)) {
+            log.event("lifecycle", Map.of("event", "start"));
+        }
+        assertThat(directorySize()).isLessThan(TOTAL);
+        AuditVerifier.Result result = new AuditVerifier().verify(AuditFiles.trailIn(dir));
+        assertThat(result.intact()).as(String.valueOf(result.problem())).isTrue();
+    }
+
+    @Test
+    void shouldVerifyACapturedStandardOutputWithLogLinesAndRestartsInBetween() throws IOException {
+        Path one = writeTrail(2);
+        List<String> first = Files.readAllLines(one);
+        Files.delete(one);
+        Path two = writeTrail(3);
+        List<String> captured = new ArrayList<>();
+        captured.add("{\"@timestamp\":\"2026-11-22T10:00:00Z\",\"log.level\":\"INFO\",\"message\":\"Started\"}");
+        captured.addAll(first);
+        captured.add("2026-11-22 10:00:01 INFO a console log line");
+        captured.addAll(Files.readAllLines(two));
+        Path capture = dir.resolve("stdout.txt");
+        Files.write(capture, captured);
+        assertThat(new AuditVerifier(true).verify(List.of(capture)).intact()).isTrue();
+        captured.set(3, captured.get(3).replace("req-1", "req-X"));
+        Files.write(capture, captured);
+        assertThat(new AuditVerifier(true).verify(List.of(capture)).problem()).contains("stdout.txt:4");
+    }
+
+    private static String read(Path path) {
+        try {
+            return Files.readString(path);
+        } catch (IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
         }
     }
 

@@ -113,6 +113,45 @@ class RateLimiterTests {
     }
 
     @Test
+    void shouldLimitEachIdentityWithoutAPolicyEntry() {
+        RateLimiter guarded = new RateLimiter(policy::get, nanos::get, RateLimit.parse("5/s"));
+        WorkloadIdentity other = WorkloadIdentity.spiffe("spiffe://example.org/y");
+        for (int i = 0; i < 5; i++) {
+            assertThat(guarded.tryAcquire(UNKNOWN)).isTrue();
+        }
+        assertThat(guarded.tryAcquire(UNKNOWN)).isFalse();
+        assertThat(guarded.retryAfter(UNKNOWN)).isEqualTo(Duration.ofMillis(200));
+        assertThat(guarded.unknown(UNKNOWN)).isTrue();
+        assertThat(guarded.unknown(CHECKOUT)).isFalse();
+        assertThat(guarded.tryAcquire(other)).isTrue();
+        // Entries without a limit stay unlimited: only the absence of an entry falls back to the default.
+        for (int i = 0; i < 100; i++) {
+            assertThat(guarded.tryAcquire(UNLIMITED)).isTrue();
+        }
+        advance(Duration.ofMillis(200));
+        assertThat(guarded.tryAcquire(UNKNOWN)).isTrue();
+    }
+
+    @Test
+    void shouldBoundTheTableOfUnknownIdentitiesAndShareOneBucketBeyondIt() {
+        RateLimiter guarded = new RateLimiter(policy::get, nanos::get, RateLimit.parse("1/h"));
+        for (int i = 0; i < RateLimiter.MAX_UNKNOWN; i++) {
+            assertThat(guarded.tryAcquire(WorkloadIdentity.spiffe("spiffe://example.org/flood/" + i))).isTrue();
+        }
+        assertThat(guarded.unknownSize()).isEqualTo(RateLimiter.MAX_UNKNOWN);
+        // Beyond the table, every new identity draws from one shared bucket: cycling names buys one request.
+        assertThat(guarded.tryAcquire(WorkloadIdentity.spiffe("spiffe://example.org/more/1"))).isTrue();
+        for (int i = 2; i < 5_000; i++) {
+            assertThat(guarded.tryAcquire(WorkloadIdentity.spiffe("spiffe://example.org/more/" + i))).isFalse();
+        }
+        assertThat(guarded.unknownSize()).isEqualTo(RateLimiter.MAX_UNKNOWN);
+        // Once the table's identities are idle (their buckets full again), they make room for new ones.
+        advance(Duration.ofHours(1));
+        assertThat(guarded.tryAcquire(WorkloadIdentity.spiffe("spiffe://example.org/later"))).isTrue();
+        assertThat(guarded.unknownSize()).isEqualTo(1);
+    }
+
+    @Test
     void shouldNotLimitWorkloadsWithoutALimitOrWithoutAnEntry() {
         for (int i = 0; i < 10_000; i++) {
             assertThat(limiter.tryAcquire(UNLIMITED)).isTrue();
