@@ -233,6 +233,20 @@ else
   cat "$OUT/sp.log"; fail "SPIFFE client certificates"
 fi
 
+# Leaf keys as PKCS#8: cert-manager writes PKCS#1/SEC1 unless told, and not every client reads those.
+if "$PY" - "$OUT/full.yaml" >"$OUT/pkcs8.log" 2>&1 <<'PYEOF'
+import sys, yaml
+leaves = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "Certificate" and not d["spec"].get("isCA")]
+bad = [d["metadata"]["name"] for d in leaves if d["spec"].get("privateKey", {}).get("encoding") != "PKCS8"]
+print(f"{len(leaves)} leaf certificate(s); without encoding PKCS8: {bad}")
+sys.exit(1 if bad or not leaves else 0)
+PYEOF
+then
+  pass "cert-manager leaf certificates write PKCS#8 keys ($(cat "$OUT/pkcs8.log"))"
+else
+  cat "$OUT/pkcs8.log"; fail "cert-manager leaf certificates: privateKey.encoding PKCS8"
+fi
+
 # --- checkov ------------------------------------------------------------------
 echo "checkov: checks skipped by helm/.checkov.yaml (justified in docs/security-model.md): $(sed -n 's/^ *- *\(CKV[0-9A-Z_]*\).*/\1/p' "$HERE/.checkov.yaml" | tr '\n' ' ')"
 for f in "${RENDERED[@]}"; do

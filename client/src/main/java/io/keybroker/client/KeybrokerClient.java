@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -46,6 +47,7 @@ import tools.jackson.core.json.JsonFactory;
 public final class KeybrokerClient implements AutoCloseable {
 
     private static final JsonFactory JSON = new JsonFactory();
+    private static final System.Logger log = System.getLogger("io.keybroker.client");
 
     private final URI base;
     private final HttpClient http;
@@ -113,21 +115,36 @@ public final class KeybrokerClient implements AutoCloseable {
     /**
      * Follows {@code /v1/watch} for the names on a background thread: each {@code rotated} event drops the
      * local copy and is handed to {@code listener}. Reconnects with backoff until the returned handle is closed.
+     * An exception thrown by {@code listener} is logged (WARNING, logger {@code io.keybroker.client}) and the
+     * stream goes on with the next event.
      */
     public AutoCloseable watch(Collection<String> names, Consumer<RotationEvent> listener) {
+        return watch(names, listener, (event, ex) -> log.log(System.Logger.Level.WARNING, "the watch listener "
+                + "failed on the rotation of " + event.name() + " to version " + event.currentVersion()
+                + "; the stream goes on", ex));
+    }
+
+    /**
+     * {@link #watch(Collection, Consumer)}, with the exceptions thrown by {@code listener} handed to
+     * {@code listenerFailures} with the event it failed on (the local copy is dropped either way, and the
+     * stream goes on with the next event).
+     */
+    public AutoCloseable watch(Collection<String> names, Consumer<RotationEvent> listener,
+            BiConsumer<RotationEvent, RuntimeException> listenerFailures) {
         StringBuilder query = new StringBuilder();
         for (String name : names) {
             query.append(query.length() == 0 ? "?" : "&").append("name=")
                     .append(URLEncoder.encode(name, StandardCharsets.UTF_8));
         }
         URI uri = uri("/v1/watch" + query);
-        Thread thread = new Thread(() -> followStream(uri, listener), "keybroker-watch");
+        Thread thread = new Thread(() -> followStream(uri, listener, listenerFailures), "keybroker-watch");
         thread.setDaemon(true);
         thread.start();
         return thread::interrupt;
     }
 
-    private void followStream(URI uri, Consumer<RotationEvent> listener) {
+    private void followStream(URI uri, Consumer<RotationEvent> listener,
+            BiConsumer<RotationEvent, RuntimeException> listenerFailures) {
         long backoff = 500;
         while (!Thread.currentThread().isInterrupted()) {
             try {
@@ -147,7 +164,13 @@ public final class KeybrokerClient implements AutoCloseable {
                         } else if (line.startsWith("data:") && "rotated".equals(event)) {
                             RotationEvent rotation = parseRotation(line.substring(5).trim());
                             cache.remove(rotation.name());
-                            listener.accept(rotation);
+                            try {
+                                listener.accept(rotation);
+                            } catch (RuntimeException ex) {
+                                // The application's own failure: report it, and neither drop the connection nor
+                                // mistake it for a network error that a reconnect would fix.
+                                listenerFailures.accept(rotation, ex);
+                            }
                         } else if (line.isEmpty()) {
                             event = null;
                         }
@@ -321,7 +344,11 @@ public final class KeybrokerClient implements AutoCloseable {
             return this;
         }
 
-        /** The workload's certificate and PKCS#8 key, and the CA bundle of the broker's certificate (PEM). */
+        /**
+         * The workload's certificate and key, and the CA bundle of the broker's certificate (PEM files). The key
+         * may be PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted. The files are re-read when they change (a
+         * cert-manager renewal): the next connection uses the new ones.
+         */
         public Builder tls(Path certificate, Path privateKey, Path caBundle) {
             this.ssl = PemSsl.context(certificate, privateKey, caBundle);
             return this;

@@ -81,6 +81,22 @@ final class Peers {
                 "changeit");
     }
 
+    /**
+     * A workload certificate for {@link #CHECKOUT} on an existing key file, signed by the CA {@code ca} (files
+     * {@code <ca>.pem} and {@code <ca>-key.pem} in {@code dir}).
+     */
+    static void clientCertificate(Path dir, String ca, String keyFile, String certificateFile) {
+        try {
+            Files.writeString(dir.resolve("client.ext"), "subjectAltName=URI:" + CHECKOUT
+                    + "\nkeyUsage=digitalSignature\nbasicConstraints=CA:FALSE\n");
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        run(dir, "openssl", "req", "-new", "-key", keyFile, "-out", certificateFile + ".csr", "-subj", "/CN=client");
+        run(dir, "openssl", "x509", "-req", "-in", certificateFile + ".csr", "-CA", ca + ".pem", "-CAkey",
+                ca + "-key.pem", "-CAcreateserial", "-out", certificateFile, "-days", "1", "-extfile", "client.ext");
+    }
+
     private static void leaf(Path dir, String name, String extensions) throws IOException {
         Files.writeString(dir.resolve(name + ".ext"), extensions + "\nbasicConstraints=CA:FALSE\n");
         run(dir, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
@@ -91,13 +107,21 @@ final class Peers {
 
     /** A broker process on the file backend with the given secrets and policy. */
     static final class Broker implements AutoCloseable {
-        final int port = freePort();
-        final int managementPort = freePort();
+        final int port;
+        final int managementPort;
         final Path dir;
         private final Process process;
 
         Broker(Path dir, String policy, String secrets, String... extraArgs) throws IOException {
+            this(dir, policy, secrets, freePort(), freePort(), dir.resolve("ca.pem"), extraArgs);
+        }
+
+        /** A broker on given ports (to start a second one where the first was) trusting the given CA bundle. */
+        Broker(Path dir, String policy, String secrets, int port, int managementPort, Path trustBundle,
+                String... extraArgs) throws IOException {
             this.dir = dir;
+            this.port = port;
+            this.managementPort = managementPort;
             Files.createDirectories(dir.resolve("policy"));
             Files.writeString(dir.resolve("policy/policy.yaml"), policy);
             Files.writeString(dir.resolve("secrets.yaml"), secrets);
@@ -110,13 +134,13 @@ final class Peers {
                     "--keybroker.policy.dir=" + dir.resolve("policy"),
                     "--keybroker.tls.certificate=" + dir.resolve("server.pem"),
                     "--keybroker.tls.private-key=" + dir.resolve("server-key.pem"),
-                    "--keybroker.tls.trust-bundle=" + dir.resolve("ca.pem"),
+                    "--keybroker.tls.trust-bundle=" + trustBundle,
                     "--keybroker.audit.file=" + dir.resolve("audit.log"),
                     "--keybroker.listen.port=" + port, "--keybroker.management.port=" + managementPort));
             command.addAll(List.of(extraArgs));
             process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("broker.log").toFile()).start();
             HttpClient http = HttpClient.newHttpClient();
-            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+            Awaitility.await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
                     .until(() -> {
                         assertThat(process.isAlive()).as("broker exited; see " + dir.resolve("broker.log")).isTrue();
                         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort
