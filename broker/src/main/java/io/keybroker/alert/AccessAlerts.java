@@ -2,14 +2,24 @@ package io.keybroker.alert;
 
 import io.keybroker.audit.AccessListener;
 import io.keybroker.audit.AccessRecord;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Watches every decision for the access patterns a security team wants to hear about as they happen:
@@ -20,7 +30,11 @@ import java.util.Set;
  *       failing raises one alert a window, not one every {@code denial-burst} requests;</li>
  *   <li>{@code unusual-rate}: one identity reading more than {@code rate-factor} times its own moving baseline
  *       in a minute, and at least {@code rate-minimum} reads, once its baseline has warmed up;</li>
- *   <li>{@code first-read}: an identity reading a secret for the first time since the broker started;</li>
+ *   <li>{@code first-read}: an identity reading a secret it has not read before. "Before" is what the broker
+ *       knows: the allowed reads in the audit trail it keeps (read at start, newest files first, up to
+ *       {@value #LEARN_BYTES} bytes), and the reads of its first {@code first-read-warmup} (10 min), which are
+ *       learned without alerting. So neither a restarted sidecar nor a new pod, whose workload reads its usual
+ *       secrets as it starts, raises anything; a workload that later reaches for a secret it never read does;</li>
  *   <li>{@code stale-served}: a value served past its TTL because the backend fails, at most once per secret per
  *       {@code stale-repeat}.</li>
  * </ul>
@@ -28,7 +42,12 @@ import java.util.Set;
  */
 public final class AccessAlerts implements AccessListener {
 
+    private static final Logger log = LoggerFactory.getLogger(AccessAlerts.class);
+
     static final int MAX_TRACKED = 10_000;
+    /** How much of the retained audit trail is read at start to learn the pairs already read. */
+    static final long LEARN_BYTES = 64L * 1024 * 1024;
+    private static final String ACCESS_PREFIX = "{\"type\":\"access\",";
 
     private final AlertService alerts;
     private final AlertProperties properties;
@@ -40,10 +59,44 @@ public final class AccessAlerts implements AccessListener {
     private final Map<String, Instant> lastDenialAlert = bounded();
     private final Map<String, Integer> deniedSinceAlert = bounded();
 
+    private final Instant learnUntil;
+
     public AccessAlerts(AlertService alerts, AlertProperties properties, Clock clock) {
         this.alerts = alerts;
         this.properties = properties;
         this.clock = clock;
+        this.learnUntil = clock.instant().plus(properties.firstReadWarmup());
+    }
+
+    /**
+     * Remembers the (identity, secret) pairs of the allowed reads in audit files, newest first, so that reads the
+     * trail already shows raise no {@code first-read}. Unreadable files and lines are skipped: this only
+     * lowers noise, the trail itself is checked by {@code audit verify}.
+     * @param trail the audit files, oldest first
+     */
+    public synchronized void learnFrom(List<Path> trail) {
+        JsonMapper json = JsonMapper.builder().build();
+        long budget = LEARN_BYTES;
+        for (int i = trail.size() - 1; i >= 0 && budget > 0 && seenPairs.size() < MAX_TRACKED; i--) {
+            Path file = trail.get(i);
+            try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                String line;
+                while ((line = reader.readLine()) != null && budget > 0 && seenPairs.size() < MAX_TRACKED) {
+                    budget -= line.length() + 1;
+                    if (line.startsWith(ACCESS_PREFIX) && line.contains("\"decision\":\"allow\"")) {
+                        JsonNode record = json.readTree(line);
+                        String identity = record.path("identity").asString(null);
+                        String secret = record.path("secret").asString(null);
+                        if (identity != null && secret != null) {
+                            seenPairs.add(identity + " " + secret);
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException ex) {
+                log.warn("cannot learn earlier reads from the audit file {}: {}", file, ex.getMessage());
+            }
+        }
+        log.info("first-read: {} (identity, secret) pairs learned from the audit trail", seenPairs.size());
     }
 
     @Override
@@ -86,9 +139,10 @@ public final class AccessAlerts implements AccessListener {
     private void allowed(AccessRecord record, Instant now) {
         if (record.secret() != null && properties.firstRead()) {
             String pair = record.identity() + " " + record.secret();
-            if (seenPairs.size() < MAX_TRACKED && seenPairs.add(pair)) {
+            if (seenPairs.size() < MAX_TRACKED && seenPairs.add(pair) && !now.isBefore(learnUntil)) {
                 alerts.raise(Alert.of("first-read", now, record.identity(), record.secret(),
-                        "first read of this secret by this identity since the broker started"));
+                        "first read of this secret by this identity: not in the retained audit trail, nor since "
+                                + "the broker started"));
             }
         }
         if ("stale".equals(record.source()) && record.secret() != null) {

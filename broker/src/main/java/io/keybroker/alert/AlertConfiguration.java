@@ -1,5 +1,6 @@
 package io.keybroker.alert;
 
+import io.keybroker.audit.AuditFiles;
 import io.keybroker.audit.AuditLog;
 import io.keybroker.audit.AuditProperties;
 import io.keybroker.audit.ChainedAuditLog;
@@ -68,8 +69,18 @@ public class AlertConfiguration {
     }
 
     @Bean
-    AccessAlerts accessAlerts(AlertService alerts, AlertProperties properties, Clock clock) {
-        return new AccessAlerts(alerts, properties, clock);
+    AccessAlerts accessAlerts(AlertService alerts, AlertProperties properties, Clock clock,
+            ChainedAuditLog auditLog) {
+        double fraction = properties.certificateExpiryFraction();
+        if (!(fraction > 0 && fraction < 1)) {
+            throw new ConfigurationProblemException("keybroker.alerts.certificate-expiry-fraction is " + fraction
+                    + ": set a fraction of the certificate's lifetime between 0 and 1, e.g. 0.25");
+        }
+        AccessAlerts accessAlerts = new AccessAlerts(alerts, properties, clock);
+        if (auditLog.file() != null && properties.firstRead()) {
+            accessAlerts.learnFrom(AuditFiles.trail(auditLog.file()));
+        }
+        return accessAlerts;
     }
 
     @Bean
@@ -157,15 +168,29 @@ public class AlertConfiguration {
         }
 
         private void check(String which, X509Certificate[] certificates) {
-            Instant warnAfter = clock.instant().plus(properties.certificateExpiryWarning());
+            Instant now = clock.instant();
             for (X509Certificate certificate : certificates) {
+                Instant notBefore = certificate.getNotBefore().toInstant();
                 Instant notAfter = certificate.getNotAfter().toInstant();
-                if (notAfter.isBefore(warnAfter)) {
-                    alerts.raise(Alert.of("certificate-expiry", clock.instant(), null, null, which
-                            + " certificate " + certificate.getSubjectX500Principal().getName() + " expires at "
-                            + notAfter + "; renew it (keybroker.tls.* files are re-read without restart)"));
+                Duration threshold = threshold(Duration.between(notBefore, notAfter));
+                if (notAfter.isBefore(now.plus(threshold))) {
+                    alerts.raise(Alert.of("certificate-expiry", now, null, null, which + " certificate "
+                            + certificate.getSubjectX500Principal().getName() + " expires at " + notAfter
+                            + ", less than " + threshold + " from now: its renewal is overdue (lifetime "
+                            + Duration.between(notBefore, notAfter) + "); check cert-manager and renew it "
+                            + "(keybroker.tls.* files are re-read without restart)"));
                 }
             }
+        }
+
+        /**
+         * How close to expiry a certificate of this lifetime alerts: the fixed warning, or a fraction of the
+         * lifetime, whichever is shorter. A fixed 7 days alone would fire all day on 24 h certificates.
+         */
+        Duration threshold(Duration lifetime) {
+            Duration relative = Duration.ofMillis((long) (lifetime.toMillis() * properties.certificateExpiryFraction()));
+            return relative.compareTo(properties.certificateExpiryWarning()) < 0 ? relative
+                    : properties.certificateExpiryWarning();
         }
 
         @Override

@@ -16,10 +16,17 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param rateMinimum the least reads in a minute that can raise {@code unusual-rate}, so quiet workloads do not
  *     alert on small numbers
  * @param rateWarmup how long an identity is observed before its baseline is trusted
- * @param firstRead raise {@code first-read} when an identity reads a secret for the first time since start
+ * @param firstRead raise {@code first-read} when an identity reads a secret it has not read before: not in the
+ *     retained audit trail, and not during {@code firstReadWarmup}
+ * @param firstReadWarmup after start, reads are learned without alerting for this long, so that a new pod (whose
+ *     audit trail is empty) does not alert on its workload's ordinary first reads
  * @param staleRepeat the least time between two {@code stale-served} alerts for one secret
  * @param certificateExpiryWarning raise {@code certificate-expiry} when a server or trust-bundle certificate
- *     expires within this time
+ *     expires within this time, or earlier by {@code certificateExpiryFraction}, whichever comes later
+ * @param certificateExpiryFraction raise {@code certificate-expiry} when less than this fraction of a
+ *     certificate's lifetime is left: its renewal is overdue (cert-manager renews with a third left by default,
+ *     so 0.25 leaves it time to renew and the kubelet time to update the files); a 24 h certificate alerts with
+ *     6 h left, a one-year CA with {@code certificateExpiryWarning} left
  * @param certificateCheckInterval how often certificates are checked
  * @param webhook optional webhook delivery
  */
@@ -31,8 +38,10 @@ public record AlertProperties(
         @DefaultValue("120") int rateMinimum,
         @DefaultValue("10m") Duration rateWarmup,
         @DefaultValue("true") boolean firstRead,
+        @DefaultValue("10m") Duration firstReadWarmup,
         @DefaultValue("10m") Duration staleRepeat,
         @DefaultValue("7d") Duration certificateExpiryWarning,
+        @DefaultValue("0.25") double certificateExpiryFraction,
         @DefaultValue("1h") Duration certificateCheckInterval,
         @DefaultValue Webhook webhook) {
 

@@ -58,6 +58,15 @@ public final class AuditFiles {
         return next;
     }
 
+    /** The whole trail of a live file, oldest first: its rotated files, then the live file when it exists. */
+    public static List<Path> trail(Path live) {
+        List<Path> files = new ArrayList<>(rotated(live));
+        if (Files.isRegularFile(live)) {
+            files.add(live);
+        }
+        return files;
+    }
+
     /**
      * The one trail in a directory, oldest first with the live file last (when present).
      *
@@ -74,12 +83,7 @@ public final class AuditFiles {
                     : " holds the files of " + bases.size() + " trails " + bases + "; name the files to verify, "
                             + "oldest first, or give a directory that holds one trail"));
         }
-        Path live = dir.resolve(bases.first());
-        List<Path> files = new ArrayList<>(rotated(live));
-        if (Files.isRegularFile(live)) {
-            files.add(live);
-        }
-        return files;
+        return trail(dir.resolve(bases.first()));
     }
 
     private static Optional<Rotation> rotation(Path file) {

@@ -34,9 +34,10 @@ class AccessAlertsTests {
     }, null);
     private final AccessAlerts alerts = new AccessAlerts(service, defaults(), clock);
 
+    /** The defaults, without the first-read warm-up, so a first read alerts at once. */
     static AlertProperties defaults() {
-        return new Binder(new MapConfigurationPropertySource(Map.of("keybroker.alerts.first-read", "true")))
-                .bindOrCreate("keybroker.alerts", AlertProperties.class);
+        return new Binder(new MapConfigurationPropertySource(Map.of("keybroker.alerts.first-read", "true",
+                "keybroker.alerts.first-read-warmup", "0s"))).bindOrCreate("keybroker.alerts", AlertProperties.class);
     }
 
     private AccessRecord record(String identity, String secret, Decision decision, String source) {
