@@ -114,6 +114,15 @@ else
   fail "sidecar.auditOutput=stdout still sets keybroker.audit.file"
 fi
 
+# Rollback: the namespace ConfigMap declares the broker version it was written for, so an older sidecar image
+# warns about names it does not know instead of crash-looping (docs/configuration.md, "Rollback").
+app_version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$HERE/Chart.yaml")"
+if grep -q "keybroker.config.written-for: \"$app_version\"" "$OUT/defaults.yaml"; then
+  pass "config ConfigMap declares keybroker.config.written-for: \"$app_version\" (the chart's appVersion)"
+else
+  fail "config ConfigMap: keybroker.config.written-for missing or not the appVersion ($app_version)"
+fi
+
 # A workload chart that depends on this chart and includes the sidecar
 # templates (helm/examples/workload), with this chart unpacked as its subchart.
 mkdir -p "$OUT/workload/charts"

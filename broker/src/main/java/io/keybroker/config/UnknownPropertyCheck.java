@@ -24,21 +24,37 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code --keybroker.cache.tll=1m} would otherwise be ignored silently and the default used), and suggests the
  * nearest real name. Environment variables only warn: Kubernetes injects {@code KEYBROKER_SERVICE_HOST} and
  * similar variables for a Service named keybroker, which must not stop the broker.
+ *
+ * <p>A source that declares {@code keybroker.config.written-for} a newer broker version than this one (the
+ * chart's namespace ConfigMap, after a rollback of the sidecar image) only warns too: its new names are for a
+ * newer broker, and refusing them would crash-loop every pod of the namespace. Its values for names this broker
+ * knows are still bound and checked.
  */
 public final class UnknownPropertyCheck {
 
     private static final Logger log = LoggerFactory.getLogger(UnknownPropertyCheck.class);
     private static final ConfigurationPropertyName ROOT = ConfigurationPropertyName.of("keybroker");
     private static final Set<String> MAPPING_FIELDS = Set.of("name", "prefix", "backend", "path", "field", "property");
+    private static final ConfigurationPropertyName WRITTEN_FOR = ConfigurationPropertyName.of("keybroker.config.written-for");
 
     private final Set<ConfigurationPropertyName> known;
+    private final String version;
 
-    private UnknownPropertyCheck(Set<ConfigurationPropertyName> known) {
+    private UnknownPropertyCheck(Set<ConfigurationPropertyName> known, String version) {
         this.known = known;
+        this.version = version;
     }
 
-    /** Loads the property names from the configuration metadata generated at build time. */
+    /** This broker's names, and its version from the jar's manifest ({@code null} when run from classes). */
     public static UnknownPropertyCheck fromMetadata() {
+        return fromMetadata(UnknownPropertyCheck.class.getPackage().getImplementationVersion());
+    }
+
+    /**
+     * Loads the property names from the configuration metadata generated at build time.
+     * @param version the running broker's version, or {@code null} when unknown (then every source is strict)
+     */
+    public static UnknownPropertyCheck fromMetadata(String version) {
         Set<ConfigurationPropertyName> names = new HashSet<>();
         JsonMapper json = JsonMapper.builder().build();
         try {
@@ -58,7 +74,7 @@ public final class UnknownPropertyCheck {
         } catch (IOException ex) {
             throw new IllegalStateException("cannot read the configuration metadata of the broker jar", ex);
         }
-        return new UnknownPropertyCheck(Set.copyOf(names));
+        return new UnknownPropertyCheck(Set.copyOf(names), version);
     }
 
     /** @throws ConfigurationProblemException listing each unknown name with a suggestion */
@@ -69,10 +85,16 @@ public final class UnknownPropertyCheck {
                 continue;
             }
             boolean fromEnvironmentVariables = source.getUnderlyingSource() instanceof SystemEnvironmentPropertySource;
+            String writtenFor = writtenFor(source);
+            boolean forNewerBroker = writtenFor != null && version != null && Versions.compare(writtenFor, version) > 0;
             iterable.stream().filter(ROOT::isAncestorOf).filter(name -> !isKnown(name)).forEach(name -> {
                 String problem = "unknown property " + name + describe(source) + suggestion(name);
                 if (fromEnvironmentVariables) {
                     log.warn("Ignoring environment variable for {}", problem);
+                } else if (forNewerBroker) {
+                    log.warn("Ignoring {}: that configuration was written for Keybroker {} and this is {} (a "
+                            + "rollback?); the setting takes effect again with a broker that has it", problem,
+                            writtenFor, version);
                 } else {
                     problems.add(problem);
                 }
@@ -81,6 +103,11 @@ public final class UnknownPropertyCheck {
         if (!problems.isEmpty()) {
             throw new ConfigurationProblemException(problems);
         }
+    }
+
+    private static String writtenFor(ConfigurationPropertySource source) {
+        var property = source.getConfigurationProperty(WRITTEN_FOR);
+        return property == null || property.getValue() == null ? null : property.getValue().toString();
     }
 
     boolean isKnown(ConfigurationPropertyName name) {
