@@ -1,9 +1,10 @@
-package io.keybroker.cli;
+package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.ChainedAuditLog;
+import io.keybroker.cli.KeybrokerCli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
