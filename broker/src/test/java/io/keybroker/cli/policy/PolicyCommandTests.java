@@ -123,14 +123,14 @@ class PolicyCommandTests {
 
     @Test
     void shouldShowHelpForEveryCommand() {
-        for (String command : List.of("check", "explain", "unused")) {
+        for (String command : List.of("check", "explain", "unused", "test", "diff")) {
             assertThat(run("policy", command, "--help")).isZero();
             assertThat(out).contains("Usage: keybroker policy " + command);
         }
         assertThat(run("policy", "--help")).isZero();
-        assertThat(out).contains("check", "explain", "unused");
+        assertThat(out).contains("check", "explain", "unused", "test", "diff");
         assertThat(run("policy")).isEqualTo(2);
-        assertThat(err).contains("name a policy command: check, explain or unused");
+        assertThat(err).contains("name a policy command: check, explain, unused, test or diff");
     }
 
     // ---- explain
