@@ -56,11 +56,20 @@ final class CheckCommand implements Callable<Integer> {
         }
         set.warnings().forEach(warning -> out.println("warning: " + warning));
         Map<String, int[]> perFile = new LinkedHashMap<>();
-        set.files().forEach(file -> perFile.put(file, new int[2]));
-        set.workloads().forEach(w -> perFile.get(fileOf(w.entry()))[0]++);
+        set.files().forEach(file -> perFile.put(file, new int[4]));
+        set.workloads().forEach(w -> {
+            int[] counts = perFile.get(fileOf(w.entry()));
+            counts[0]++;
+            w.stripe().ifPresent(stripe -> {
+                counts[2] += stripe.calls().size();
+                counts[3] += stripe.webhookSecrets().size();
+            });
+        });
         set.grants().forEach(g -> perFile.get(fileOf(g.rule()))[1]++);
         perFile.forEach((file, counts) -> out.println(file + ": " + counts[0] + " workload entr"
-                + (counts[0] == 1 ? "y" : "ies") + ", " + counts[1] + " grant(s)"));
+                + (counts[0] == 1 ? "y" : "ies") + ", " + counts[1] + " grant(s)"
+                + (counts[2] + counts[3] == 0 ? "" : ", " + counts[2] + " Stripe call pattern(s), " + counts[3]
+                        + " webhook secret(s)")));
         out.println("OK: " + set.files().size() + " file(s), " + set.workloads().size() + " workload entr"
                 + (set.workloads().size() == 1 ? "y" : "ies") + ", " + set.grants().size() + " grant(s) in "
                 + directory);

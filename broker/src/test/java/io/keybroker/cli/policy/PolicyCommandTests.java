@@ -195,6 +195,64 @@ class PolicyCommandTests {
         assertThat(err).contains("Missing required option: '--identity=ID'");
     }
 
+    // ---- the stripe section
+
+    private void writeStripePolicy() throws IOException {
+        Files.writeString(policyDir.resolve("payments.yaml"), POLICY.replace("""
+                      rateLimit: 100/s
+                """, """
+                      rateLimit: 100/s
+                      stripe:
+                        key: stripe/secret-key
+                        calls: [POST /v1/payment_intents, GET /v1/payment_intents/*]
+                        webhookSecrets: [stripe/webhook-secret]
+                """));
+    }
+
+    @Test
+    void shouldCountStripeCallsAndWebhookSecretsInTheCheckSummary() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "check", dir())).isZero();
+        assertThat(out).startsWith("payments.yaml: 1 workload entry, 3 grant(s), 2 Stripe call pattern(s), 1 "
+                + "webhook secret(s)\n");
+    }
+
+    @Test
+    void shouldExplainAStripeCallAndSayWhichListToEditWhenDenied() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--stripe-call",
+                "GET /v1/payment_intents/pi_123")).isZero();
+        assertThat(out.lines()).containsExactly(
+                "workload: application checkout, Stripe key stripe/secret-key (from payments.yaml#payments/"
+                        + "workloads[0], identity " + CHECKOUT + ")",
+                "ALLOW call     payments.yaml#payments/workloads[0]/stripe/calls[1]: workload checkout (" + CHECKOUT
+                        + ") may call GET /v1/payment_intents/pi_123 (stripe.calls pattern "
+                        + "'GET /v1/payment_intents/*')");
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--stripe-call", "POST /v1/refunds"))
+                .isEqualTo(3);
+        assertThat(out).contains("DENY  call     default-deny: workload checkout (" + CHECKOUT + ") may not call "
+                + "POST /v1/refunds: no pattern of stripe.calls of payments.yaml#payments/workloads[0] covers it; add "
+                + "'POST /v1/refunds' (or a pattern with * or **) to that list");
+    }
+
+    @Test
+    void shouldExplainAWebhookSecret() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--webhook-secret",
+                "stripe/webhook-secret")).isZero();
+        assertThat(out).contains("ALLOW webhook  payments.yaml#payments/workloads[0]/stripe/webhookSecrets[0]");
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--webhook-secret",
+                "stripe/other")).isEqualTo(3);
+        assertThat(out).contains("add it to stripe.webhookSecrets of payments.yaml#payments/workloads[0]");
+    }
+
+    @Test
+    void shouldAskForExactlyOneThingToExplain() {
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT)).isEqualTo(2);
+        assertThat(err).contains("give exactly one of --secret NAME, --stripe-call 'METHOD /path' or "
+                + "--webhook-secret NAME");
+    }
+
     // ---- unused
 
     private Path auditTrail(AccessRecord... records) {
