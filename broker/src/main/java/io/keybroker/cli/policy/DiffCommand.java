@@ -7,6 +7,7 @@ import io.keybroker.policy.review.GrantChange;
 import io.keybroker.policy.review.PolicyDiff;
 import io.keybroker.policy.review.RateLimitChange;
 import io.keybroker.policy.review.SecretChange;
+import io.keybroker.policy.review.StripeChange;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import java.io.IOException;
@@ -28,8 +29,8 @@ import tools.jackson.databind.json.JsonMapper;
 /** {@code keybroker policy diff OLD NEW [--format text|json] [--secrets FILE] [--repo DIR]}. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
         description = {"Show what a policy change grants or takes away: each (identity pattern, secret pattern, "
-                + "stage) added or removed and each rate limit changed, with the file and rule responsible; "
-                + "widening changes are called out.",
+                + "stage) added or removed, each rate limit changed and each Stripe key, call or webhook secret "
+                + "added or removed, with the file and rule responsible; widening changes are called out.",
             "OLD and NEW are policy directories or git revisions of one (REV:PATH, e.g. HEAD~1:policy/). Exit 0 "
                 + "when no grant changed, 1 when grants changed, 2 on an error (invalid policy, unknown revision, "
                 + "unreadable --secrets file, usage)."})
@@ -140,7 +141,8 @@ final class DiffCommand implements Callable<Integer> {
         PrintWriter out = context.out();
         out.println("policy diff: " + oldPolicy + " -> " + newPolicy);
         long wideningCount = diff.added().stream().filter(c -> !c.widening().isEmpty()).count()
-                + diff.rateLimits().stream().filter(c -> c.widening().isPresent()).count();
+                + diff.rateLimits().stream().filter(c -> c.widening().isPresent()).count()
+                + diff.stripe().stream().filter(c -> c.widening().isPresent()).count();
         printGrants(out, "grants added", "+", diff.added(), "already granted by OLD rule ");
         printGrants(out, "grants removed", "-", diff.removed(), "still granted by NEW rule ");
         if (!diff.rateLimits().isEmpty()) {
@@ -148,6 +150,19 @@ final class DiffCommand implements Callable<Integer> {
             for (RateLimitChange change : diff.rateLimits()) {
                 out.println("  ~ " + change.identity() + "  " + limit(change.before()) + " -> "
                         + limit(change.after()) + "  " + change.entry());
+                change.widening().ifPresent(reason -> out.println("      WIDENING: " + reason));
+            }
+        }
+        if (!diff.stripe().isEmpty()) {
+            out.println("stripe changes (" + diff.stripe().size() + "):");
+            int identityWidth = diff.stripe().stream().mapToInt(c -> c.identity().length()).max().orElse(0);
+            int valueWidth = diff.stripe().stream().mapToInt(c -> c.value().length()).max().orElse(0);
+            String row = "  %s %-" + identityWidth + "s  %-21s  %-" + valueWidth + "s  %s%n";
+            for (StripeChange change : diff.stripe()) {
+                out.printf(row, change.added() ? "+" : "-", change.identity(), change.item().field(), change.value(),
+                        change.rule());
+                change.coveredBy().ifPresent(rule -> out.println("      no effect: " + (change.added()
+                        ? "already allowed by OLD " : "still allowed by NEW ") + rule));
                 change.widening().ifPresent(reason -> out.println("      WIDENING: " + reason));
             }
         }
@@ -169,9 +184,10 @@ final class DiffCommand implements Callable<Integer> {
         }
         long added = diff.added().stream().filter(GrantChange::effective).count();
         long removed = diff.removed().stream().filter(GrantChange::effective).count();
+        long stripe = diff.stripe().stream().filter(StripeChange::effective).count();
         out.println("RESULT: grants changed: " + added + " added, " + removed + " removed, "
-                + diff.rateLimits().size() + " rate limit(s) changed; " + (wideningCount == 0 ? "no widening"
-                : wideningCount + " WIDENING"));
+                + diff.rateLimits().size() + " rate limit(s) changed" + (stripe == 0 ? "" : ", " + stripe
+                + " Stripe change(s)") + "; " + (wideningCount == 0 ? "no widening" : wideningCount + " WIDENING"));
     }
 
     private static void printGrants(PrintWriter out, String title, String sign, List<GrantChange> changes,
@@ -215,6 +231,19 @@ final class DiffCommand implements Callable<Integer> {
             node.put("before", change.before().map(RateLimit::toString).orElse(null));
             node.put("after", change.after().map(RateLimit::toString).orElse(null));
             node.put("widening", change.widening().orElse(null));
+            return node;
+        }).toList());
+        root.put("stripe", diff.stripe().stream().map(change -> {
+            Map<String, Object> node = new LinkedHashMap<>();
+            node.put("identity", change.identity());
+            node.put("field", change.item().field());
+            node.put("change", change.added() ? "added" : "removed");
+            node.put("value", change.value());
+            node.put("rule", change.rule());
+            node.put("file", change.file());
+            node.put("effective", change.effective());
+            node.put("widening", change.widening().orElse(null));
+            node.put("coveredBy", change.coveredBy().orElse(null));
             return node;
         }).toList());
         if (secrets != null) {

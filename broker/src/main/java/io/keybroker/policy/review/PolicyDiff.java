@@ -6,6 +6,7 @@ import io.keybroker.policy.Grant;
 import io.keybroker.policy.IdentityPattern;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.policy.SecretPattern;
+import io.keybroker.policy.StripePolicy;
 import io.keybroker.policy.WorkloadPolicy;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
@@ -32,7 +33,8 @@ import java.util.Set;
  *
  * <p>An effective addition is called out as widening when its identity is a prefix pattern, when its secret pattern
  * is a wildcard ({@code *}, {@code **}), or when it grants the {@code previous} stage. A rate limit that is removed
- * or raised is widening too.
+ * or raised is widening too, and so is a new Stripe call or webhook secret in an entry's {@code stripe} section
+ * (compared entry by entry; a changed {@code stripe.key} is listed, not called out).
  *
  * <p>Given the names of the secrets that exist, {@link #secrets} decides for each identity with
  * {@link PolicySet#decide}, the server's own method, which of them it gains or loses.
@@ -47,6 +49,7 @@ public final class PolicyDiff {
     private final List<GrantChange> added;
     private final List<GrantChange> removed;
     private final List<RateLimitChange> rateLimits;
+    private final List<StripeChange> stripe;
 
     private PolicyDiff(PolicySet before, PolicySet after) {
         this.before = before;
@@ -83,6 +86,7 @@ public final class PolicyDiff {
         }
         limits.sort(Comparator.comparing(RateLimitChange::identity));
         this.rateLimits = List.copyOf(limits);
+        this.stripe = stripeChanges(before.workloads(), after.workloads());
     }
 
     /** Compares {@code before} (OLD) with {@code after} (NEW). */
@@ -106,16 +110,25 @@ public final class PolicyDiff {
         return rateLimits;
     }
 
-    /** Whether anyone may read something else, or at another rate, under NEW than under OLD. */
+    /** Items of stripe sections added or removed (key, calls, webhook secrets), by identity. */
+    public List<StripeChange> stripe() {
+        return stripe;
+    }
+
+    /**
+     * Whether anyone may read something else, at another rate, or do something else with Stripe under NEW than
+     * under OLD.
+     */
     public boolean changed() {
         return added.stream().anyMatch(GrantChange::effective) || removed.stream().anyMatch(GrantChange::effective)
-                || !rateLimits.isEmpty();
+                || !rateLimits.isEmpty() || stripe.stream().anyMatch(StripeChange::effective);
     }
 
     /** Whether the change widens access in one of the ways reviewers must see. */
     public boolean widening() {
         return added.stream().anyMatch(c -> !c.widening().isEmpty())
-                || rateLimits.stream().anyMatch(c -> c.widening().isPresent());
+                || rateLimits.stream().anyMatch(c -> c.widening().isPresent())
+                || stripe.stream().anyMatch(c -> c.widening().isPresent());
     }
 
     /**
@@ -150,6 +163,79 @@ public final class PolicyDiff {
             }
         }
         return changes;
+    }
+
+    /**
+     * The stripe sections compared entry by entry (by identity pattern): the section in force for a caller is the
+     * one of its most specific entry, so an entry's section is what it can do. Calls are compared as written, so a
+     * call rewritten as a wider pattern shows as removed and added.
+     */
+    private static List<StripeChange> stripeChanges(List<WorkloadPolicy> before, List<WorkloadPolicy> after) {
+        Map<String, WorkloadPolicy> old = new LinkedHashMap<>();
+        before.forEach(w -> old.put(w.identity().text(), w));
+        Map<String, WorkloadPolicy> now = new LinkedHashMap<>();
+        after.forEach(w -> now.put(w.identity().text(), w));
+        Set<String> identities = new java.util.TreeSet<>(old.keySet());
+        identities.addAll(now.keySet());
+        List<StripeChange> changes = new ArrayList<>();
+        for (String identity : identities) {
+            WorkloadPolicy was = old.get(identity);
+            WorkloadPolicy is = now.get(identity);
+            Optional<StripePolicy> a = was == null ? Optional.empty() : was.stripe();
+            Optional<StripePolicy> b = is == null ? Optional.empty() : is.stripe();
+            Optional<String> keyBefore = a.flatMap(StripePolicy::key).map(SecretName::value);
+            Optional<String> keyAfter = b.flatMap(StripePolicy::key).map(SecretName::value);
+            if (!keyBefore.equals(keyAfter)) {
+                keyBefore.ifPresent(k -> changes.add(new StripeChange(identity, StripeChange.Item.KEY, false, k,
+                        was.entry() + "/stripe/key", Optional.empty())));
+                keyAfter.ifPresent(k -> changes.add(new StripeChange(identity, StripeChange.Item.KEY, true, k,
+                        is.entry() + "/stripe/key", Optional.empty())));
+            }
+            List<String> callsBefore = a.map(s -> s.calls().stream().map(c -> c.text()).toList()).orElse(List.of());
+            List<String> callsAfter = b.map(s -> s.calls().stream().map(c -> c.text()).toList()).orElse(List.of());
+            for (int i = 0; i < callsBefore.size(); i++) {
+                if (!callsAfter.contains(callsBefore.get(i))) {
+                    changes.add(new StripeChange(identity, StripeChange.Item.CALL, false, callsBefore.get(i),
+                            was.entry() + "/stripe/calls[" + i + "]", Optional.empty()));
+                }
+            }
+            for (int i = 0; i < callsAfter.size(); i++) {
+                if (!callsBefore.contains(callsAfter.get(i))) {
+                    changes.add(new StripeChange(identity, StripeChange.Item.CALL, true, callsAfter.get(i),
+                            is.entry() + "/stripe/calls[" + i + "]", Optional.empty()));
+                }
+            }
+            List<SecretPattern> hooksBefore = a.map(StripePolicy::webhookSecrets).orElse(List.of());
+            List<SecretPattern> hooksAfter = b.map(StripePolicy::webhookSecrets).orElse(List.of());
+            for (int i = 0; i < hooksBefore.size(); i++) {
+                SecretPattern pattern = hooksBefore.get(i);
+                if (!hooksAfter.contains(pattern)) {
+                    changes.add(new StripeChange(identity, StripeChange.Item.WEBHOOK_SECRET, false, pattern.text(),
+                            was.entry() + "/stripe/webhookSecrets[" + i + "]",
+                            coveringIndex(pattern, hooksAfter).map(j -> is.entry() + "/stripe/webhookSecrets[" + j
+                                    + "]")));
+                }
+            }
+            for (int i = 0; i < hooksAfter.size(); i++) {
+                SecretPattern pattern = hooksAfter.get(i);
+                if (!hooksBefore.contains(pattern)) {
+                    changes.add(new StripeChange(identity, StripeChange.Item.WEBHOOK_SECRET, true, pattern.text(),
+                            is.entry() + "/stripe/webhookSecrets[" + i + "]",
+                            coveringIndex(pattern, hooksBefore).map(j -> was.entry() + "/stripe/webhookSecrets["
+                                    + j + "]")));
+                }
+            }
+        }
+        return List.copyOf(changes);
+    }
+
+    private static Optional<Integer> coveringIndex(SecretPattern pattern, List<SecretPattern> others) {
+        for (int j = 0; j < others.size(); j++) {
+            if (others.get(j).includes(pattern)) {
+                return Optional.of(j);
+            }
+        }
+        return Optional.empty();
     }
 
     /** The file of a rule or entry id, {@code <file>#<name>/...}. */

@@ -246,4 +246,46 @@ class DiffCommandTests {
         assertThat(err).contains("error: --secrets " + names + " holds invalid secret names",
                 names + ":2: secret name 'Stripe/Key': segment 1 'Stripe' is invalid");
     }
+
+    private static String withStripe(String key, String calls, String webhookSecrets) {
+        return POLICY.replace("      rateLimit: 100/s\n", "      rateLimit: 100/s\n      stripe:\n        key: " + key
+                + "\n        calls: " + calls + "\n        webhookSecrets: " + webhookSecrets + "\n");
+    }
+
+    @Test
+    void shouldCallOutNewStripeCallsAndWebhookSecretsAndListKeyChanges() throws IOException {
+        Path old = dir("old", "payments.yaml", withStripe("stripe/secret-key", "[POST /v1/payment_intents]",
+                "[stripe/webhook/*]"));
+        Path now = dir("new", "payments.yaml", withStripe("stripe/restricted/checkout",
+                "[POST /v1/payment_intents, POST /v1/refunds]", "[stripe/webhook/eu, stripe/connect-webhook]"));
+
+        assertThat(run("policy", "diff", old.toString(), now.toString())).isEqualTo(1);
+        String entry = "payments.yaml#payments/workloads[0]/stripe/";
+        assertThat(out).contains("stripe changes (6):\n"
+                + "  - " + CHECKOUT + "  stripe.key             stripe/secret-key           " + entry + "key\n"
+                + "  + " + CHECKOUT + "  stripe.key             stripe/restricted/checkout  " + entry + "key\n"
+                + "  + " + CHECKOUT + "  stripe.calls           POST /v1/refunds            " + entry + "calls[1]\n"
+                + "      WIDENING: new Stripe call: the broker now makes POST /v1/refunds with the workload's key\n"
+                + "  - " + CHECKOUT + "  stripe.webhookSecrets  stripe/webhook/*            " + entry
+                + "webhookSecrets[0]\n"
+                + "  + " + CHECKOUT + "  stripe.webhookSecrets  stripe/webhook/eu           " + entry
+                + "webhookSecrets[0]\n"
+                + "      no effect: already allowed by OLD " + entry + "webhookSecrets[0]\n"
+                + "  + " + CHECKOUT + "  stripe.webhookSecrets  stripe/connect-webhook      " + entry
+                + "webhookSecrets[1]\n"
+                + "      WIDENING: new webhook secret: the workload may now verify webhooks against "
+                + "stripe/connect-webhook\n");
+        assertThat(out).endsWith("RESULT: grants changed: 0 added, 0 removed, 0 rate limit(s) changed, "
+                + "5 Stripe change(s); 2 WIDENING\n");
+
+        assertThat(run("policy", "diff", old.toString(), now.toString(), "--format", "json")).isEqualTo(1);
+        JsonNode call = JsonMapper.builder().build().readTree(out).get("stripe").get(2);
+        assertThat(call.get("field").asString()).isEqualTo("stripe.calls");
+        assertThat(call.get("change").asString()).isEqualTo("added");
+        assertThat(call.get("value").asString()).isEqualTo("POST /v1/refunds");
+        assertThat(call.get("rule").asString()).isEqualTo(entry + "calls[1]");
+        assertThat(call.get("widening").asString()).startsWith("new Stripe call");
+
+        assertThat(run("policy", "diff", old.toString(), old.toString())).isZero();
+    }
 }
