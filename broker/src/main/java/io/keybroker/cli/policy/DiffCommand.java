@@ -167,8 +167,8 @@ final class DiffCommand implements Callable<Integer> {
             }
         }
         if (secrets != null) {
-            out.println("secrets gained and lost (of " + names.size() + " known name(s) in " + secretsFile + "): "
-                    + (secrets.isEmpty() ? "none" : ""));
+            out.println("secrets gained and lost (of " + names.size() + " known name(s) in " + secretsFile + "):"
+                    + (secrets.isEmpty() ? " none" : ""));
             for (SecretChange change : secrets) {
                 out.println("  " + change.identity() + (change.identity().equals(change.caller()) ? ""
                         : " (decided for " + change.caller() + ")"));

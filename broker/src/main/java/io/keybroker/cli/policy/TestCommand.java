@@ -84,8 +84,8 @@ final class TestCommand implements Callable<Integer> {
                 }
             }
         }
-        out.println("RESULT: " + passed + " passed, " + failed + " failed (" + files.size() + " file(s), policy "
-                + dir + ")");
+        out.println("RESULT: " + passed + " passed, " + failed + " failed (" + files.size() + " test file(s), "
+                + "policy directory " + dir + ")");
         return failed == 0 ? PASSED : FAILED;
     }
 

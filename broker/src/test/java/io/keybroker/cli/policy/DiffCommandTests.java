@@ -232,7 +232,7 @@ class DiffCommandTests {
                 + "stripe/webhook/eu   # the EU endpoint\nshared/db-url\nshared/db/password\n\n");
 
         assertThat(run("policy", "diff", old.toString(), now.toString(), "--secrets", names.toString())).isEqualTo(1);
-        assertThat(out).contains("secrets gained and lost (of 5 known name(s) in " + names + "): \n"
+        assertThat(out).contains("secrets gained and lost (of 5 known name(s) in " + names + "):\n"
                 + "  spiffe://cluster.local/ns/payments/*"
                 + " (decided for spiffe://cluster.local/ns/payments/any-other-workload)\n"
                 + "    + shared/db/password  current  payments.yaml#payments/workloads[1]/allow[0]\n"

@@ -92,7 +92,7 @@ class TestCommandTests {
                         + "stripe/secret-key (stage current, previous): default-deny",
                 "PASS " + file + " tests[2]: stripe/secret-key is readable only by [" + CHECKOUT + "] (stage current, "
                         + "previous)",
-                "RESULT: 3 passed, 0 failed (1 file(s), policy " + policy + ")");
+                "RESULT: 3 passed, 0 failed (1 test file(s), policy directory " + policy + ")");
     }
 
     @Test
@@ -113,7 +113,7 @@ class TestCommandTests {
                         + "previous), but spiffe://cluster.local/ns/payments/* (every workload under it, e.g. "
                         + "spiffe://cluster.local/ns/payments/any-other-workload) may read stage current, ALLOWED by "
                         + "payments.yaml#payments/workloads[1]/allow[0]",
-                "RESULT: 1 passed, 2 failed (1 file(s), policy " + policy + ")");
+                "RESULT: 1 passed, 2 failed (1 test file(s), policy directory " + policy + ")");
     }
 
     @Test
@@ -140,7 +140,7 @@ class TestCommandTests {
                         "PASS a.yml tests[2]", "PASS b.yaml tests[0]",
                         "PASS b.yaml tests[1] reporting never sees the live key", "PASS b.yaml tests[2]",
                         "RESULT");
-        assertThat(out).endsWith("RESULT: 5 passed, 1 failed (2 file(s), policy " + policy + ")\n");
+        assertThat(out).endsWith("RESULT: 5 passed, 1 failed (2 test file(s), policy directory " + policy + ")\n");
     }
 
     @Test
