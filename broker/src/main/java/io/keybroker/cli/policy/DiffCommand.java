@@ -45,9 +45,6 @@ final class DiffCommand implements Callable<Integer> {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** Output formats. */
-    enum Format { text, json }
-
     private final CliContext context;
 
     @Parameters(index = "0", paramLabel = "OLD", description = "The policy before: a directory or REV:PATH.")
@@ -58,7 +55,7 @@ final class DiffCommand implements Callable<Integer> {
 
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "text",
             description = "text (default) or json (for bots).")
-    Format format;
+    String format;
 
     @Option(names = "--secrets", paramLabel = "FILE",
             description = "Known secret names, one per line ('#' starts a comment): also show which of them each "
@@ -76,6 +73,11 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = context.err();
+        if (!format.equals("text") && !format.equals("json")) {
+            err.println("error: --format '" + SecretName.printable(format) + "' is unknown; write --format text or "
+                    + "--format json");
+            return ERROR;
+        }
         List<SecretName> names = null;
         if (secretsFile != null) {
             names = readNames(err);
@@ -92,7 +94,7 @@ final class DiffCommand implements Callable<Integer> {
             }
             PolicyDiff diff = PolicyDiff.between(old, now);
             List<SecretChange> secrets = names == null ? null : diff.secrets(names);
-            if (format == Format.json) {
+            if (format.equals("json")) {
                 context.out().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(diff, secrets,
                         names)));
             } else {

@@ -188,6 +188,8 @@ class DiffCommandTests {
                 "payments.yaml:9: spec.workloads[0].rateLimit: rate limit 'fast' is invalid");
         assertThat(run("policy", "diff", good.toString())).isEqualTo(2);
         assertThat(err).contains("Missing required parameter: 'NEW'");
+        assertThat(run("policy", "diff", good.toString(), good.toString(), "--format", "yaml")).isEqualTo(2);
+        assertThat(err).contains("error: --format 'yaml' is unknown; write --format text or --format json");
     }
 
     @Test
