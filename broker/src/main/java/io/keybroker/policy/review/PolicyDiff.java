@@ -148,6 +148,12 @@ public final class PolicyDiff {
             List<SecretChange.Access> gained = new ArrayList<>();
             List<SecretChange.Access> lost = new ArrayList<>();
             for (SecretName name : sortedNames) {
+                // grantedStages applies decide's rule (any allow rule of any matching entry) without building
+                // reasons: a cheap filter over names x identities; decide, the server's method, then says what
+                // changed and by which rule (with 2,000 entries and 4,000 names, ~1 GB of reason strings otherwise).
+                if (before.grantedStages(caller, name).equals(after.grantedStages(caller, name))) {
+                    continue;
+                }
                 for (Stage stage : Stage.values()) {
                     Decision was = before.decide(caller, name, stage);
                     Decision now = after.decide(caller, name, stage);
