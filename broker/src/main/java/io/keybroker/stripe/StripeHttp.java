@@ -50,7 +50,8 @@ public class StripeHttp implements DisposableBean {
                 .keepAlive(true);
         if ("https".equals(properties.apiBase().getScheme())) {
             SslContext ssl = sslContext(properties);
-            http = http.secure(spec -> spec.sslContext(ssl));
+            // The handshake counts as connecting: without this, Reactor Netty's own 10 s handshake timeout applies.
+            http = http.secure(spec -> spec.sslContext(ssl).handshakeTimeout(properties.connectTimeout()));
         }
         this.client = http;
     }

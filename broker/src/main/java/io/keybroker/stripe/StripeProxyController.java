@@ -20,6 +20,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.timeout.ReadTimeoutException;
 import io.netty.util.AsciiString;
 import java.io.IOException;
@@ -345,19 +346,23 @@ public class StripeProxyController {
                 + "failed ({}); the cached key stays in use", ex.getClass().getSimpleName()));
     }
 
+    private static boolean isTimeout(Throwable ex) {
+        return ex instanceof ReadTimeoutException || ex instanceof ConnectTimeoutException
+                || ex instanceof SslHandshakeTimeoutException;
+    }
+
     /** A failure between the broker and Stripe, as the workload sees it: never the exception's message. */
     private static ApiException failed(StripeCallRecord record, Throwable ex) {
         Throwable cause = ex;
-        while (cause.getCause() != null && cause.getCause() != cause
-                && !(cause instanceof ReadTimeoutException) && !(cause instanceof ConnectTimeoutException)) {
-            cause = cause.getCause();
-        }
-        if (cause instanceof ReadTimeoutException || cause instanceof ConnectTimeoutException) {
-            record.finish("timeout", "timeout", "Stripe did not answer in time (" + cause.getClass().getSimpleName()
-                    + ")");
-            return new ApiException(HttpStatus.GATEWAY_TIMEOUT, "Stripe timed out", "Stripe did not answer within "
-                    + "the broker's timeout (keybroker.stripe.connect-timeout / response-timeout); the call may or "
-                    + "may not have been made: retry it with the same Idempotency-Key");
+        for (Throwable c = ex; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            cause = c;
+            if (isTimeout(c)) {
+                record.finish("timeout", "timeout", "Stripe did not answer in time (" + c.getClass().getSimpleName()
+                        + ")");
+                return new ApiException(HttpStatus.GATEWAY_TIMEOUT, "Stripe timed out", "Stripe did not answer "
+                        + "within the broker's timeout (keybroker.stripe.connect-timeout / response-timeout); the "
+                        + "call may or may not have been made: retry it with the same Idempotency-Key");
+            }
         }
         String name = ex.getClass().getSimpleName();
         if (name.startsWith("PoolAcquire")) {
