@@ -8,8 +8,9 @@ import java.util.Map;
 /**
  * One Stripe call's audit record, collected along the way and written exactly once, whatever the outcome: the
  * type {@code stripe-call} line has identity, method, path, decision, rule, reason, the key's name, stage and
- * version, Stripe's status and the latency. Never a key, a body or a query string (a query can hold customer
- * data such as an e-mail address).
+ * version, Stripe's status and the latency (to Stripe's response headers: the record is written before the answer
+ * is streamed back). Never a key, a body or a query string (a query can hold customer data such as an e-mail
+ * address).
  */
 final class StripeCallRecord {
 

@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
  * <ul>
  *   <li>{@code keybroker_stripe_calls_total{method,outcome}}: outcome {@code 2xx}, {@code 3xx}, {@code 4xx},
  *       {@code 5xx} (Stripe answered), or {@code denied}, {@code invalid}, {@code timeout}, {@code unavailable},
- *       {@code error} (the broker answered)</li>
+ *       {@code error}, {@code cancelled} (the broker answered, or the workload went away)</li>
  *   <li>{@code keybroker_stripe_call_latency_seconds{method}}: whole call, Stripe's time included</li>
  *   <li>{@code keybroker_stripe_previous_key_calls_total}: calls that Stripe answered only with the previous
  *       key; while this grows, the new key is not active in Stripe yet</li>

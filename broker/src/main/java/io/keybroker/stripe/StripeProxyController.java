@@ -154,7 +154,7 @@ public class StripeProxyController {
                     .flatMap(bodyAndKey -> forward(exchange, record, location, bodyAndKey.getT1(),
                             bodyAndKey.getT2()))
                     .onErrorMap(ex -> !(ex instanceof ApiException), ex -> failed(record, ex))
-                    .doOnCancel(() -> record.finish("cancelled", "error", "the workload closed the connection"));
+                    .doOnCancel(() -> record.finish("cancelled", "cancelled", "the workload closed the connection"));
         });
     }
 
@@ -235,10 +235,15 @@ public class StripeProxyController {
                 .flatMap(attempt -> {
                     record.keyUsed(attempt.stage(), attempt.version());
                     record.stripeStatus(attempt.response().status());
-                    return writeBack(exchange.getResponse(), attempt.response())
-                            .doOnSuccess(done -> record.finish("allow",
-                                    StripeMetrics.statusClass(attempt.response().status()),
-                                    "forwarded; Stripe answered " + attempt.response().status()));
+                    // Audited before the answer goes back, as every decision is: if the trail cannot be written,
+                    // the workload gets 503, not Stripe's answer.
+                    try {
+                        record.finish("allow", StripeMetrics.statusClass(attempt.response().status()),
+                                "forwarded; Stripe answered " + attempt.response().status());
+                    } catch (RuntimeException ex) {
+                        return attempt.response().discard().then(Mono.error(ex));
+                    }
+                    return writeBack(exchange.getResponse(), attempt.response());
                 });
     }
 
