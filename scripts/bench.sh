@@ -135,7 +135,8 @@ put jvm.flags "${JVM_FLAGS[*]} -XX:AOTCache=keybroker.aot"
 # ---- 2. backends: moto and OpenBao with the same secret --------------------------------------------------------
 SECRET_ID=prod/stripe/secret-key
 umask 077
-python3 -c 'import secrets, string; print("sk_test_bench_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))' >"$W/secret-value"
+# No '_' after sk_test_: stripe-mock (step 7) refuses such a key with 401.
+python3 -c 'import secrets, string; print("sk_test_bench" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))' >"$W/secret-value"
 MOTO_PORT="$(free_port)"
 "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" >"$W/moto.log" 2>&1 &
 MOTO_PID=$!; PIDS+=("$MOTO_PID")

@@ -35,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -218,36 +219,41 @@ public class StripeProxyController {
         String uri = http.base() + request.getPath().pathWithinApplication().value().substring(PREFIX.length())
                 + (query == null ? "" : "?" + query);
         HttpHeaders incoming = request.getHeaders();
-        return send(method, uri, incoming, body, secret.current())
-                .flatMap(first -> {
-                    if (first.status() == 401) {
-                        refreshSoon(location);
-                    }
-                    if (first.status() == 401 && retryable && previous != null) {
-                        // The answer to the current key is dropped; the workload sees the previous key's.
-                        return first.discard().then(Mono.defer(() -> {
-                            record.retried();
-                            return send(method, uri, incoming, body, previous);
-                        })).map(second -> new Attempt(second, "previous", previous.version()));
-                    }
-                    return Mono.just(new Attempt(first, "current", secret.current().version()));
-                })
-                .flatMap(attempt -> {
-                    record.keyUsed(attempt.stage(), attempt.version());
-                    record.stripeStatus(attempt.response().status());
-                    // Audited before the answer goes back, as every decision is: if the trail cannot be written,
-                    // the workload gets 503, not Stripe's answer.
-                    try {
-                        record.finish("allow", StripeMetrics.statusClass(attempt.response().status()),
-                                "forwarded; Stripe answered " + attempt.response().status());
-                    } catch (RuntimeException ex) {
-                        return attempt.response().discard().then(Mono.error(ex));
-                    }
-                    return writeBack(exchange.getResponse(), attempt.response());
-                });
+        // Each handler runs while the connection is this call's: Stripe's body is streamed back (or drained)
+        // before the handler completes and Reactor Netty takes the connection back into the pool.
+        return send(method, uri, incoming, body, secret.current(), first -> {
+            if (first.status() == 401) {
+                refreshSoon(location);
+                if (retryable && previous != null) {
+                    // The answer to the current key is dropped; the workload gets the previous key's.
+                    return first.discard().thenReturn(Boolean.TRUE);
+                }
+            }
+            return answer(exchange, record, first, "current", secret.current().version()).thenReturn(Boolean.FALSE);
+        }).flatMap(retry -> {
+            if (!retry) {
+                return Mono.empty();
+            }
+            record.retried();
+            return send(method, uri, incoming, body, previous, second -> answer(exchange, record, second,
+                    "previous", previous.version()).thenReturn(Boolean.FALSE)).then();
+        }).then();
     }
 
-    private record Attempt(Upstream response, String stage, String version) {
+    /** Audits the call with the key that answered, then streams Stripe's answer back. */
+    private Mono<Void> answer(ServerWebExchange exchange, StripeCallRecord record, Upstream upstream, String stage,
+            String version) {
+        record.keyUsed(stage, version);
+        record.stripeStatus(upstream.status());
+        // Audited before the answer goes back, as every decision is: if the trail cannot be written, the
+        // workload gets 503, not Stripe's answer.
+        try {
+            record.finish("allow", StripeMetrics.statusClass(upstream.status()), "forwarded; Stripe answered "
+                    + upstream.status());
+        } catch (RuntimeException ex) {
+            return upstream.discard().then(Mono.error(ex));
+        }
+        return writeBack(exchange.getResponse(), upstream);
     }
 
     /**
@@ -265,7 +271,8 @@ public class StripeProxyController {
         }
     }
 
-    private Mono<Upstream> send(String method, String uri, HttpHeaders incoming, byte[] body, EncryptedVersion key) {
+    private <T> Mono<T> send(String method, String uri, HttpHeaders incoming, byte[] body, EncryptedVersion key,
+            Function<Upstream, Mono<T>> handler) {
         byte[] authorization = cipher.withPlaintext(key, plaintext -> {
             byte[] value = Arrays.copyOf(BEARER, BEARER.length + plaintext.length);
             System.arraycopy(plaintext, 0, value, BEARER.length, plaintext.length);
@@ -290,9 +297,9 @@ public class StripeProxyController {
                     }
                     return body.length == 0 ? out : out.sendByteArray(Mono.just(body));
                 })
-                .responseConnection((response, connection) -> Mono.just(new Upstream(response, connection)))
+                .responseConnection((response, connection) -> handler.apply(new Upstream(response, connection)))
                 .next()
-                // The request with the header has been written once a response arrived (or the call failed).
+                // The request with the header has long been written once the handler is done (or the call failed).
                 .doFinally(signal -> Arrays.fill(authorization, (byte) 0));
     }
 
