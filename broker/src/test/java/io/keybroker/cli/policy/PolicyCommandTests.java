@@ -1,9 +1,10 @@
-package io.keybroker.cli;
+package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.ChainedAuditLog;
+import io.keybroker.cli.KeybrokerCli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -122,14 +123,14 @@ class PolicyCommandTests {
 
     @Test
     void shouldShowHelpForEveryCommand() {
-        for (String command : List.of("check", "explain", "unused")) {
+        for (String command : List.of("check", "explain", "unused", "test", "diff", "suggest-calls")) {
             assertThat(run("policy", command, "--help")).isZero();
             assertThat(out).contains("Usage: keybroker policy " + command);
         }
         assertThat(run("policy", "--help")).isZero();
-        assertThat(out).contains("check", "explain", "unused");
+        assertThat(out).contains("check", "explain", "unused", "test", "diff", "suggest-calls");
         assertThat(run("policy")).isEqualTo(2);
-        assertThat(err).contains("name a policy command: check, explain, unused or suggest-calls");
+        assertThat(err).contains("name a policy command: check, explain, unused, test, diff or suggest-calls");
     }
 
     // ---- explain
