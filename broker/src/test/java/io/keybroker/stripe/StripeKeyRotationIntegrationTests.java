@@ -63,6 +63,8 @@ class StripeKeyRotationIntegrationTests {
                 now.minus(1, ChronoUnit.DAYS)));
         Map<String, String> properties = fixture.properties();
         properties.put("keybroker.stripe.api-base", "http://127.0.0.1:" + relay.port());
+        // Every 401 may re-read the key, so that each test sees its own re-read.
+        properties.put("keybroker.rotation.refresh-min-interval", "0s");
         broker = RunningBroker.start(properties);
         checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
     }
@@ -117,6 +119,21 @@ class StripeKeyRotationIntegrationTests {
         assertThat(record.path("keyVersion").asString()).isEqualTo("7");
         assertThat(record.path("retried").asBoolean()).isTrue();
         assertThat(record.path("stripeStatus").asInt()).isEqualTo(200);
+    }
+
+    @Test
+    void shouldReReadTheKeyFromTheBackendAfterA401WithTheCurrentKey() throws Exception {
+        double before = backendReads();
+        assertThat(call("GET", "/stripe/v1/payment_intents/pi_456", null).statusCode()).isEqualTo(200);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> backendReads() > before);
+    }
+
+    private static double backendReads() throws Exception {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return body.lines().filter(line -> line.startsWith("keybroker_backend_calls_total{")
+                && line.contains("operation=\"read\"")).mapToDouble(line -> Double.parseDouble(
+                        line.substring(line.lastIndexOf(' ') + 1))).sum();
     }
 
     @Test
