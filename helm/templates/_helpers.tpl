@@ -45,6 +45,16 @@ app.kubernetes.io/part-of: keybroker
 {{- printf "spiffe://%s/ns/%s/sa/%s" $root.Values.trustDomain $root.Release.Namespace $sa }}
 {{- end }}
 
+{{/* The issuer of every certificate the chart requests (per-namespace CA, or an existing issuer). Arg: root. */}}
+{{- define "keybroker.issuerRef" -}}
+{{- $cm := .Values.certManager }}
+{{- if $cm.createIssuer }}
+{{- dict "name" (printf "%s-ca" (include "keybroker.fullname" .)) "kind" "Issuer" "group" "cert-manager.io" | toYaml }}
+{{- else }}
+{{- dict "name" (required "certManager.issuerRef.name is required when certManager.createIssuer is false" $cm.issuerRef.name) "kind" $cm.issuerRef.kind "group" $cm.issuerRef.group | toYaml }}
+{{- end }}
+{{- end }}
+
 {{/* Image reference. Arg: an image values map (repository, tag, digest) and the default tag. */}}
 {{- define "keybroker.imageRef" -}}
 {{- $img := index . 0 }}{{- $defaultTag := index . 1 }}
