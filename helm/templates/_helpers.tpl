@@ -351,3 +351,15 @@ keybroker.io/sidecar: "true"
       - {key: ca.crt, path: ca.crt}
 {{- end }}
 {{- end }}
+
+{{/* A Kubernetes quantity (64Mi, 1Gi, 500M, 1048576) in bytes, as an integer. Arg: the quantity. */}}
+{{- define "keybroker.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $number := regexFind "^[0-9.]+" $q }}
+{{- $suffix := trimPrefix $number $q }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- if not (hasKey $factors $suffix) }}
+{{- fail (printf "cannot convert the quantity %q to bytes: use a plain number or one of the suffixes k, M, G, T, Ki, Mi, Gi, Ti" $q) }}
+{{- end }}
+{{- mulf (float64 $number) (index $factors $suffix) | int64 }}
+{{- end }}
