@@ -114,8 +114,8 @@ def render(*args):
 
 
 # ---- the injector: the real jar on loopback; its template file is the ConfigMap, copied as the kubelet would --
-def sync_template():
-    cm = api("GET", f"/api/v1/namespaces/{NS}/configmaps/{RELEASE}-injector")
+def sync_template(namespace=NS):
+    cm = api("GET", f"/api/v1/namespaces/{namespace}/configmaps/{RELEASE}-injector")
     content = cm["data"]["injection.json"]
     tmp = TEMPLATE_FILE + ".tmp"
     with open(tmp, "w") as f:
@@ -284,6 +284,7 @@ def main():
     injector = start_injector()
     try:
         run_injection_checks(base_values)
+        run_quickstart(ca_bundle)
     finally:
         injector.terminate()
         try:
@@ -381,6 +382,35 @@ def run_injection_checks(base_values):
     history = helm("history", RELEASE, "--namespace", NS, "-o", "json")
     revisions = [r["revision"] for r in json.loads(history.stdout or "[]")]
     check("helm history shows install, upgrade and rollback", revisions == [1, 2, 3], history.stdout)
+
+
+def run_quickstart(ca_bundle):
+    """docs/install.md's shortest path, in namespace demo: its Secret, its values file, its pod."""
+    quick = os.path.join(CHART, "examples", "quickstart")
+    api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+    with open(os.path.join(quick, "secrets.yaml")) as f:
+        api("POST", "/api/v1/namespaces/demo/secrets", yaml.safe_load(f))
+    out = helm("install", RELEASE, CHART, "--namespace", "demo", "-f", os.path.join(quick, "values.yaml"),
+               "--set", f"injector.webhook.url=https://127.0.0.1:{INJECTOR_PORT}/mutate",
+               "--set", f"injector.webhook.caBundle={ca_bundle}")
+    check("quick start: helm install with helm/examples/quickstart/values.yaml succeeds", out.returncode == 0,
+          out.stderr)
+    sync_template("demo")   # the one injector on loopback now serves the demo release's template
+    with open(os.path.join(quick, "pod.yaml")) as f:
+        service_account, demo_pod = list(yaml.safe_load_all(f))
+    api("POST", "/api/v1/namespaces/demo/serviceaccounts", service_account)
+    demo_pod["metadata"]["namespace"] = "demo"
+    try:
+        created = wait_for("quick-start pod injected by the demo template", lambda: (lambda p: p if any(
+            v.get("secret", {}).get("secretName") == "keybroker-client-demo" for v in p["spec"].get("volumes", []))
+            else None)(create_pod(demo_pod, dry_run=True)), timeout=30)
+        expect_injected("quick start pod (helm/examples/quickstart/pod.yaml)", create_pod(demo_pod),
+                        secret="keybroker-client-demo")
+        check("quick start: the sidecar reads the quick-start Secret",
+              any(v.get("secret", {}).get("secretName") == "keybroker-demo-secrets"
+                  for v in created["spec"]["volumes"]))
+    except (ApiError, TimeoutError) as err:
+        check("quick start pod is injected", False, err)
 
 
 if __name__ == "__main__":
