@@ -56,8 +56,13 @@ public final class InjectorServer implements AutoCloseable {
     public InjectorServer(Path templateFile, Path tlsDir, String address, int port, Duration reloadInterval)
             throws IOException {
         this.template = new TemplateFile(templateFile, json);
-        this.tls = new ReloadingTlsMaterial(tlsDir.resolve("tls.crt"), tlsDir.resolve("tls.key"),
-                tlsDir.resolve("ca.crt"), false);
+        try {
+            this.tls = new ReloadingTlsMaterial(tlsDir.resolve("tls.crt"), tlsDir.resolve("tls.key"),
+                    tlsDir.resolve("ca.crt"), false);
+        } catch (IOException ex) {
+            throw new IOException("cannot load the serving certificate from --tls-dir " + tlsDir + " (tls.crt, "
+                    + "tls.key and ca.crt, as in a cert-manager Secret): " + ex.getMessage(), ex);
+        }
         SslContext ssl;
         try {
             SSLContext context = SSLContext.getInstance("TLS");

@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
 record Quantity(String text, BigDecimal value) {
 
     // The API server's grammar: a decimal number, then a binary suffix, a decimal suffix or a decimal exponent.
-    private static final Pattern SYNTAX = Pattern.compile("([0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][-+]?[0-9]+)?");
+    private static final Pattern SYNTAX = Pattern.compile(
+            "([0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][-+]?[0-9]+)?");
 
     private static final Map<String, BigDecimal> SUFFIXES = Map.ofEntries(
             Map.entry("Ki", BigDecimal.valueOf(1L << 10)), Map.entry("Mi", BigDecimal.valueOf(1L << 20)),

@@ -2,6 +2,7 @@ package io.keybroker.inject;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -37,7 +38,13 @@ final class TemplateFile {
     TemplateFile(Path path, JsonMapper json) throws IOException {
         this.path = path;
         this.json = json;
-        byte[] content = Files.readAllBytes(path);
+        byte[] content;
+        try {
+            content = Files.readAllBytes(path);
+        } catch (NoSuchFileException ex) {
+            throw new IOException("the injection template " + path + " does not exist: point --template at the "
+                    + "chart's injection.json (ConfigMap <release>-injector)", ex);
+        }
         current.set(new Loaded(parse(content), digest(content)));
     }
 

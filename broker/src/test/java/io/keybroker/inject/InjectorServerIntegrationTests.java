@@ -1,6 +1,7 @@
 package io.keybroker.inject;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keybroker.testsupport.TestPki;
 import io.keybroker.testsupport.TestPki.Cert;
@@ -112,6 +113,17 @@ class InjectorServerIntegrationTests {
         Files.move(next, template, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
 
         assertThat(await(this::patchOrEmpty, patch -> patch.contains("\"memory\":\"300Mi\""))).isNotEmpty();
+    }
+
+    @Test
+    void shouldRefuseToStartWithoutItsFilesSayingWhichOptionToFix() {
+        assertThatThrownBy(() -> new InjectorServer(dir.resolve("missing.json"), tls, "127.0.0.1", 0,
+                Duration.ofSeconds(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("point --template at the chart's injection.json");
+        assertThatThrownBy(() -> new InjectorServer(template, dir.resolve("no-tls"), "127.0.0.1", 0,
+                Duration.ofSeconds(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("cannot load the serving certificate from "
+                        + "--tls-dir");
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------
