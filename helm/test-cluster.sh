@@ -34,8 +34,9 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/keybroker-cluster.XXXXXX")"
 PIDS=()
 cleanup() {
   local status=$?
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
+  # The API server before its storage, so it does not log a minute of reconnection attempts.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill "${PIDS[$i]}" 2>/dev/null || true
   done
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
@@ -74,7 +75,7 @@ printf '%s,cluster-test-admin,cluster-test-admin,"system:masters"\n' "$TOKEN" > 
 
 # --- kine + kube-apiserver ---------------------------------------------------------------------------------
 "$TOOLS/kine" --endpoint "sqlite://$WORK/kine.db?_journal=WAL&cache=shared" \
-  --listen-address "127.0.0.1:$KINE_PORT" >"$WORK/kine.log" 2>&1 &
+  --listen-address "127.0.0.1:$KINE_PORT" --metrics-bind-address 0 >"$WORK/kine.log" 2>&1 &
 PIDS+=($!)
 "$TOOLS/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$KINE_PORT" \
