@@ -269,9 +269,6 @@ public final class PodMutator {
     }
 
     private static void applyResources(ObjectNode sidecar, PodOverrides overrides) {
-        if (overrides.resources().isEmpty()) {
-            return;
-        }
         ObjectNode resources = sidecar.has("resources") ? (ObjectNode) sidecar.get("resources")
                 : sidecar.putObject("resources");
         overrides.resources().forEach((field, quantity) -> {
@@ -280,13 +277,18 @@ public final class PodMutator {
                     : resources.putObject(parts[0]);
             group.put(parts[1], quantity.text());
         });
+        // Checked here, not left to the API server: its refusal would not say which annotation or value to fix.
         for (String kind : List.of("cpu", "memory")) {
             Optional<Quantity> request = Quantity.parse(resources.path("requests").path(kind).asString(""));
             Optional<Quantity> limit = Quantity.parse(resources.path("limits").path(kind).asString(""));
             if (request.isPresent() && limit.isPresent() && request.get().isGreaterThan(limit.get())) {
+                boolean overridden = overrides.resources().containsKey("requests." + kind)
+                        || overrides.resources().containsKey("limits." + kind);
                 throw new InvalidOverrideException("the sidecar's " + kind + " request " + request.get().text()
-                        + " is above its limit " + limit.get().text() + "; set keybroker.io/sidecar-" + kind
-                        + "-limit too, or lower keybroker.io/sidecar-" + kind + "-request");
+                        + " is above its limit " + limit.get().text() + (overridden
+                        ? "; set keybroker.io/sidecar-" + kind + "-limit too, or lower keybroker.io/sidecar-" + kind
+                                + "-request"
+                        : "; fix sidecar.resources in the keybroker chart's values"));
             }
         }
     }

@@ -163,6 +163,17 @@ class PodMutatorUnitTests {
     }
 
     @Test
+    void shouldRefuseARequestAboveItsLimitFromTheChartsValuesNamingThem() {
+        ObjectNode json = (ObjectNode) resource("injection.json");
+        ((ObjectNode) json.at("/sidecar/resources/requests")).put("memory", "300Mi");
+        PodMutator mutator = new PodMutator(InjectionTemplate.fromJson(json));
+
+        assertThat(answer(mutator.review(reviewJson(resource("deployment-pod.yaml")))).at("/status/message")
+                .stringValue()).contains("memory request 300Mi is above its limit 256Mi")
+                .contains("fix sidecar.resources in the keybroker chart's values");
+    }
+
+    @Test
     void shouldMountTheCertificateOfTheIdentityNamedByAnnotation() {
         ObjectNode pod = annotated("deployment-pod.yaml", "keybroker.io/identity", "checkout-canary");
 
