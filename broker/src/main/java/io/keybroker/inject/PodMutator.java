@@ -107,6 +107,11 @@ public final class PodMutator {
     }
 
     private void checkPorts(JsonNode spec) {
+        if (spec.path("hostNetwork").asBoolean(false)) {
+            throw new InvalidOverrideException("the pod uses hostNetwork: true, so the sidecar would listen on the "
+                    + "node's loopback, shared with every other host-network pod there; remove hostNetwork or the "
+                    + PodOverrides.INJECT + " annotation");
+        }
         List<String> clashes = new ArrayList<>();
         for (String list : List.of("initContainers", "containers")) {
             for (JsonNode container : spec.path(list)) {

@@ -215,6 +215,15 @@ class PodMutatorUnitTests {
     }
 
     @Test
+    void shouldRefuseAHostNetworkPodWhoseLoopbackIsTheNodes() {
+        ObjectNode pod = (ObjectNode) resource("deployment-pod.yaml");
+        ((ObjectNode) pod.path("spec")).put("hostNetwork", true);
+
+        assertThat(answer(review(pod)).at("/status/message").stringValue()).contains("hostNetwork: true")
+                .contains("remove hostNetwork or the keybroker.io/inject annotation");
+    }
+
+    @Test
     void shouldMountACsiDriverSpiffeVolumeWhenThatIsTheIdentitySource() {
         ObjectNode json = (ObjectNode) resource("injection.json");
         ((ObjectNode) json.path("client")).put("source", "csi-driver-spiffe");
