@@ -34,12 +34,17 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/keybroker-cluster.XXXXXX")"
 PIDS=()
 cleanup() {
   local status=$?
-  # The API server before its storage, so it does not log a minute of reconnection attempts.
+  # The API server before its storage. Each gets 5 s to stop on SIGTERM (the API server's graceful shutdown
+  # would otherwise drain for about 20 s), then SIGKILL: everything they hold is in the throw-away $WORK.
+  local i n
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    kill "${PIDS[$i]}" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
+    kill "${PIDS[$i]}" 2>/dev/null || continue
+    for ((n = 0; n < 50; n++)); do
+      kill -0 "${PIDS[$i]}" 2>/dev/null || break
+      sleep 0.1   # poll interval of a bounded wait for the process to exit
+    done
+    kill -9 "${PIDS[$i]}" 2>/dev/null || true
+    wait "${PIDS[$i]}" 2>/dev/null || true
   done
   if ((status != 0)); then
     echo "--- kube-apiserver log (last 30 lines) ---"; tail -n 30 "$WORK/kube-apiserver.log" 2>/dev/null || true
