@@ -105,14 +105,14 @@ class InjectorServerIntegrationTests {
     @Test
     void shouldInjectByTheNewTemplateOnceTheConfigMapChanges() throws Exception {
         assertThat(patch(JSON.readTree(post(review()).body()).path("response"))).contains("\"memory\":\"192Mi\"");
-        String changed = Files.readString(template).replace("\"memory\": \"192Mi\"", "\"memory\": \"300Mi\"");
-        assertThat(changed).contains("300Mi");
+        String changed = Files.readString(template).replace("\"memory\": \"192Mi\"", "\"memory\": \"224Mi\"");
+        assertThat(changed).contains("224Mi");
 
         Path next = dir.resolve("injection.json.new");
         Files.writeString(next, changed);
         Files.move(next, template, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
 
-        assertThat(await(this::patchOrEmpty, patch -> patch.contains("\"memory\":\"300Mi\""))).isNotEmpty();
+        assertThat(await(this::patchOrEmpty, patch -> patch.contains("\"memory\":\"224Mi\""))).isNotEmpty();
     }
 
     @Test
