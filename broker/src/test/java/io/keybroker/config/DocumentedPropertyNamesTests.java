@@ -33,17 +33,18 @@ class DocumentedPropertyNamesTests {
     private static final Pattern HELM_DEFINE = Pattern.compile("define \"(keybroker\\.[a-zA-Z0-9.]+)\"");
 
     /** Names that are mentioned but are not properties, each with the reason. */
-    private static final Map<String, String> NOT_PROPERTIES = Map.of(
-            "keybroker.io", "the annotation domain keybroker.io/inject",
-            "keybroker.jar", "the jar's file name",
-            "keybroker.aot", "a file name (the AOT cache)",
-            "keybroker.alerts", "the alert logger's name (also the group of the alert properties)",
-            "keybroker.cache.rotations", "a Micrometer meter name",
-            "keybroker.cache.tll", "the typo the docs show the unknown-property check catching",
-            "keybroker.x", "a placeholder (--keybroker.x=y)",
-            "keybroker.image.digest", "a values path under a workload chart's keybroker: block",
-            "keybroker.namespaceResources", "a values path under a workload chart's keybroker: block",
-            "keybroker.sidecar.extraArg", "a values typo the chart test expects to be rejected");
+    private static final Map<String, String> NOT_PROPERTIES = Map.ofEntries(
+            Map.entry("keybroker.io", "the annotation domain keybroker.io/inject"),
+            Map.entry("keybroker.jar", "the jar's file name"),
+            Map.entry("keybroker.aot", "a file name (the AOT cache)"),
+            Map.entry("keybroker.json", "a file name (the Grafana dashboard)"),
+            Map.entry("keybroker.alerts", "the alert logger's name (also the group of the alert properties)"),
+            Map.entry("keybroker.cache.rotations", "a Micrometer meter name"),
+            Map.entry("keybroker.cache.tll", "the typo the docs show the unknown-property check catching"),
+            Map.entry("keybroker.x", "a placeholder (--keybroker.x=y)"),
+            Map.entry("keybroker.image.digest", "a values path under a workload chart's keybroker: block"),
+            Map.entry("keybroker.namespaceResources", "a values path under a workload chart's keybroker: block"),
+            Map.entry("keybroker.sidecar.extraArg", "a values typo the chart test expects to be rejected"));
 
     @Test
     void shouldFindEveryMentionedKeybrokerNameInTheConfigurationMetadata() throws IOException {
