@@ -46,7 +46,8 @@ public class AccessControl {
      * @throws ApiException 403 without a verified identity, 429 over the rate limit (both audited)
      */
     public AccessAttempt begin(ServerWebExchange exchange, String endpoint) {
-        AccessAttempt attempt = new AccessAttempt(audit, listeners, endpoint, RequestIds.of(exchange), clock.instant());
+        AccessAttempt attempt = AccessEdge.attempt(exchange, audit, listeners, clock);
+        attempt.endpoint(endpoint);
         WorkloadIdentity identity = WorkloadIdentities.from(exchange).orElse(null);
         if (identity == null) {
             String untrusted = WorkloadIdentities.refusal(exchange).orElse(null);
@@ -66,6 +67,7 @@ public class AccessControl {
                     ApiException.tooManyRequests(identity.text() + " is over the rate limit its policy sets; slow "
                             + "down or ask the security team to raise rateLimit", rateLimiter.retryAfter(identity)));
         }
+        attempt.admitted();
         return attempt;
     }
 
