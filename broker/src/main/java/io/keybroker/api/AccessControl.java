@@ -120,6 +120,20 @@ public class AccessControl {
         return granted;
     }
 
+    /**
+     * Whether the current policy still grants the caller some stage of {@code name}: a long-lived response
+     * (a watch stream) asks again while it runs, so a withdrawn grant reaches it.
+     */
+    public boolean stillGranted(WorkloadIdentity identity, SecretName name) {
+        PolicySet policy = policies.current();
+        for (Stage stage : Stage.values()) {
+            if (policy.decide(identity, name, stage).allowed()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The current policy snapshot, for endpoints that list what a workload may read. */
     public PolicySet policy() {
         return policies.current();

@@ -67,6 +67,21 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         return Optional.ofNullable(exchange.getAttribute(REFUSAL));
     }
 
+    /**
+     * For a long-lived response (a watch stream): why the identity the request started with is no longer
+     * trusted (its certificate expired, or its CA left the trust bundle), or empty while it still is. Cheap to
+     * call often: the verdict is kept on the TLS session until the trust bundle changes or the chain expires.
+     */
+    public Optional<String> revocation(ServerWebExchange exchange) {
+        SslInfo ssl = exchange.getRequest().getSslInfo();
+        X509Certificate[] peer = ssl == null ? null : ssl.getPeerCertificates();
+        if (peer == null || peer.length == 0) {
+            return Optional.of("the connection carries no client certificate");
+        }
+        Verdict verdict = verdict(exchange, peer);
+        return verdict.identity() != null ? Optional.empty() : Optional.of(verdict.refusal());
+    }
+
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         SslInfo ssl = exchange.getRequest().getSslInfo();
