@@ -87,7 +87,13 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material) throws GeneralSecurityException {
+    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry) {
+        return new ConnectionLimits(listen, registry);
+    }
+
+    @Bean
+    NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
+            ConnectionLimits limits) throws GeneralSecurityException {
         // Netty's JdkSslContext around our own SSLContext, not SslContextBuilder: the builder's server context
         // probes, in a static initialiser, whether it can wrap trust managers by parsing a built-in key with
         // BouncyCastle, which registers BouncyCastle's whole JCA provider (signed jars, so none of it comes from
@@ -102,6 +108,10 @@ public class ListenerConfiguration {
                 TlsNamedGroups.describe(groups));
         return server -> server
                 .childOption(ChannelOption.ALLOCATOR, WipingByteBufAllocator.INSTANCE)
+                .idleTimeout(listen.idleTimeout())
+                .readTimeout(listen.readTimeout())
+                .requestTimeout(listen.readTimeout())
+                .doOnChannelInit(limits::onChannelInit)
                 .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
                         .handlerConfigurator(handler -> groups.ifPresent(g -> TlsNamedGroups.apply(handler.engine(),
                                 g))));
