@@ -52,6 +52,7 @@ public class AccessControl {
         if (identity == null) {
             String untrusted = WorkloadIdentities.refusal(exchange).orElse(null);
             if (untrusted != null) {
+                WorkloadIdentities.claimed(exchange).ifPresent(attempt::claimedIdentity);
                 throw attempt.refuse(Decision.DENY, "untrusted-certificate", untrusted,
                         ApiException.forbidden("the client certificate of this connection is no longer trusted (its "
                                 + "CA left the broker's trust bundle, or it expired); reconnect with a current "

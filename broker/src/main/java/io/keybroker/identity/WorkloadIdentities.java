@@ -34,6 +34,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
 
     private static final String IDENTITY = WorkloadIdentities.class.getName() + ".identity";
     private static final String REFUSAL = WorkloadIdentities.class.getName() + ".refusal";
+    private static final String CLAIMED = WorkloadIdentities.class.getName() + ".claimed";
     private static final String VERDICT = "io.keybroker.identity.verdict";
     /** How long a refusal is kept before the chain is checked again (its trust may be restored by a reload). */
     private static final Duration REFUSAL_KEPT = Duration.ofSeconds(30);
@@ -45,7 +46,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
 
     /** What the last check of a session's chain found, against which trust snapshot, and until when it holds. */
     private record Verdict(ClientTrust.Snapshot trust, Instant validUntil, WorkloadIdentity identity,
-            String refusal) {
+            String refusal, String claimed) {
     }
 
     public WorkloadIdentities(ClientTrust trust, boolean allowSubjectCn, Clock clock) {
@@ -65,6 +66,14 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
      */
     public static Optional<String> refusal(ServerWebExchange exchange) {
         return Optional.ofNullable(exchange.getAttribute(REFUSAL));
+    }
+
+    /**
+     * The identity a no-longer-trusted certificate claims (unverified), so its denials are recorded under it
+     * and count toward denial alerts; empty when there is none.
+     */
+    public static Optional<String> claimed(ServerWebExchange exchange) {
+        return Optional.ofNullable(exchange.getAttribute(CLAIMED));
     }
 
     /**
@@ -92,6 +101,9 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
                 exchange.getAttributes().put(IDENTITY, verdict.identity());
             } else {
                 exchange.getAttributes().put(REFUSAL, verdict.refusal());
+                if (verdict.claimed() != null) {
+                    exchange.getAttributes().put(CLAIMED, verdict.claimed());
+                }
             }
         }
         return chain.filter(exchange);
@@ -121,11 +133,11 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
                 Instant notAfter = certificate.getNotAfter().toInstant();
                 until = notAfter.isBefore(until) ? notAfter : until;
             }
-            return new Verdict(inForce, until, identity, null);
+            return new Verdict(inForce, until, identity, null, null);
         } catch (CertificateException ex) {
             return new Verdict(inForce, now.plus(REFUSAL_KEPT), null, "the client certificate of this TLS session "
                     + "no longer passes the trust check (its CA left the trust bundle, or it expired): "
-                    + bounded(ex.getMessage()));
+                    + bounded(ex.getMessage()), SpiffeCertificates.claimed(peer, allowSubjectCn).orElse(null));
         }
     }
 

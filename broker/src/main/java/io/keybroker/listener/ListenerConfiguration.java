@@ -92,14 +92,20 @@ public class ListenerConfiguration {
     }
 
     @Bean
+    HandshakeRefusals handshakeRefusals(io.keybroker.audit.AuditLog audit,
+            List<io.keybroker.audit.AccessListener> listeners, Clock clock, TlsProperties tls) {
+        return new HandshakeRefusals(audit, listeners, clock, tls.allowSubjectCn());
+    }
+
+    @Bean
     NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
-            ConnectionLimits limits) throws GeneralSecurityException {
+            ConnectionLimits limits, HandshakeRefusals refusals) throws GeneralSecurityException {
         // Netty's JdkSslContext around our own SSLContext, not SslContextBuilder: the builder's server context
         // probes, in a static initialiser, whether it can wrap trust managers by parsing a built-in key with
         // BouncyCastle, which registers BouncyCastle's whole JCA provider (signed jars, so none of it comes from
         // the AOT cache): about 0.3 s of a 2-core start, for a wrapper that only improves client-side messages.
         SSLContext sslContext = SSLContext.getInstance("TLS");
-        sslContext.init(new KeyManager[] {material.keyManager()}, new TrustManager[] {material.trustManager()},
+        sslContext.init(new KeyManager[] {material.keyManager()}, new TrustManager[] {material.trustManager(refusals)},
                 null);
         SslContext context = new JdkSslContext(sslContext, false, CIPHERS, SupportedCipherSuiteFilter.INSTANCE,
                 ApplicationProtocolConfig.DISABLED, ClientAuth.REQUIRE, new String[] {"TLSv1.3", "TLSv1.2"}, false);
@@ -111,7 +117,10 @@ public class ListenerConfiguration {
                 .idleTimeout(listen.idleTimeout())
                 .readTimeout(listen.readTimeout())
                 .requestTimeout(listen.readTimeout())
-                .doOnChannelInit(limits::onChannelInit)
+                .doOnChannelInit((observer, channel, remote) -> {
+                    limits.onChannelInit(observer, channel, remote);
+                    refusals.onChannelInit(observer, channel, remote);
+                })
                 .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
                         .handlerConfigurator(handler -> groups.ifPresent(g -> TlsNamedGroups.apply(handler.engine(),
                                 g))));
