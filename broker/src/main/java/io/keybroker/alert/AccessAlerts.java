@@ -6,10 +6,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Watches every decision for the access patterns a security team wants to hear about as they happen:
@@ -35,7 +33,11 @@ public final class AccessAlerts implements AccessListener {
     private final Clock clock;
     private final Map<String, Deque<Instant>> denials = bounded();
     private final Map<String, Rate> rates = bounded();
-    private final Set<String> seenPairs = new HashSet<>();
+    /**
+     * Pairs already reported, least recently read evicted first: a full set forgets its oldest pair (which may
+     * alert again) instead of going silent for every new pair.
+     */
+    private final Map<String, Boolean> seenPairs = bounded();
     private final Map<String, Instant> lastStaleAlert = bounded();
     private final Map<String, Instant> lastDenialAlert = bounded();
     private final Map<String, Integer> deniedSinceAlert = bounded();
@@ -84,9 +86,10 @@ public final class AccessAlerts implements AccessListener {
     }
 
     private void allowed(AccessRecord record, Instant now) {
-        if (record.secret() != null && properties.firstRead()) {
+        // A read hands out a value: a watch, a refresh or a HEAD records no version and is not a first read.
+        if (record.secret() != null && properties.firstRead() && !record.versions().isEmpty()) {
             String pair = record.identity() + " " + record.secret();
-            if (seenPairs.size() < MAX_TRACKED && seenPairs.add(pair)) {
+            if (seenPairs.put(pair, Boolean.TRUE) == null) {
                 alerts.raise(Alert.of("first-read", now, record.identity(), record.secret(),
                         "first read of this secret by this identity since the broker started"));
             }
