@@ -68,6 +68,11 @@ public class AccessEdge implements WebFilter {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
+        if (exchange.getRequest().getSslInfo() == null) {
+            // The management server (plain HTTP, its own port: health and metrics) shares the filters; the API
+            // listener is always TLS (ListenerConfiguration), so only API requests pass the edge.
+            return chain.filter(exchange);
+        }
         AccessAttempt attempt = attempt(exchange, audit, listeners, clock);
         exchange.getResponse().beforeCommit(() -> {
             HttpStatusCode status = exchange.getResponse().getStatusCode();
@@ -75,6 +80,8 @@ public class AccessEdge implements WebFilter {
                 return Mono.error(new IllegalStateException("a handler answered without the access check "
                         + "(AccessControl.begin); refusing to send it"));
             }
+            // Written before the response leaves, so a client that reads the trail after its answer finds it.
+            completed(exchange, attempt);
             return Mono.empty();
         });
         return chain.filter(exchange)
