@@ -157,6 +157,26 @@ public final class AccessAttempt {
         }
     }
 
+    /**
+     * Records an allowed access decided outside {@link AccessControl#authorize} (a webhook verification, decided by
+     * the workload's stripe section), with the rule that allowed it.
+     */
+    public void allowed(String rule, Map<String, String> versions, String source, List<Stage> served) {
+        this.rule = rule;
+        allowed(versions, source, served);
+    }
+
+    /**
+     * Marks the request as recorded by its own kind of record (a Stripe call writes one {@code stripe-call}
+     * record for whatever ends it), so the edge adds no access record of its own.
+     */
+    public void recordedElsewhere() {
+        if (!recorded) {
+            recorded = true;
+            request.recorded++;
+        }
+    }
+
     /** Records the outcome the edge decided. Does nothing when this attempt is already recorded. */
     void record(Decision decision, String rule, String reason, Map<String, String> versions, String source) {
         if (recorded) {

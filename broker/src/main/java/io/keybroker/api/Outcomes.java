@@ -105,7 +105,8 @@ public class Outcomes {
             if (status == HttpStatus.NOT_FOUND) {
                 return new Outcome(new ApiException(status, "Not found", "no such endpoint; the API is GET "
                         + "/v1/secrets/{name}, GET /v1/watch?name=..., POST /v1/secrets/{name}/refresh, GET "
-                        + "/{application}/{profile} and GET /secretsmanager/get?secretId=..."), Decision.INVALID,
+                        + "/{application}/{profile}, GET /secretsmanager/get?secretId=..., ANY /stripe/{path} and "
+                        + "POST /v1/webhooks/stripe/verify?secret=NAME"), Decision.INVALID,
                         "no-route", "no such endpoint");
             }
             if (status == HttpStatus.METHOD_NOT_ALLOWED) {
