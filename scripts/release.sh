@@ -2,7 +2,7 @@
 # Builds a Keybroker release into dist/ and, given a registry, publishes and signs it:
 #
 #   scripts/release.sh [--out DIR] [--registry HOST[:PORT][/PATH]] [--key COSIGN_KEY] [--plain-http]
-#                      [--skip-jar-build]
+#                      [--skip-jar-build] [--arm64]
 #
 # Always (no container engine, no registry needed):
 #   dist/keybroker-V.jar                  the broker and its CLI (Spring Boot jar, reproducible)
@@ -15,6 +15,9 @@
 #   dist/keybroker-CHART_V.tgz            the Helm chart (helm package)
 #   dist/provenance.slsa.json             SLSA v1 provenance predicate of this build (in-toto)
 #   dist/SHA256SUMS                       checksums of the files above
+# With --arm64 (experimental, sidecar-image/build-arm64.sh: cross-built, no AOT cache, never run here):
+#   dist/keybroker-image-V-arm64.oci.tar, .cdx.json, .digest; with --registry pushed as REGISTRY/keybroker:V-arm64
+#   and signed, its SBOM attested, like the amd64 image
 # With --registry (and --key):
 #   pushes the image (byte for byte, crane) as REGISTRY/keybroker:V and the chart (helm push) as
 #   oci://REGISTRY/charts/keybroker:CHART_V; signs both with cosign; attaches the image SBOM and the provenance
@@ -38,6 +41,7 @@ REGISTRY=""
 KEY=""
 PLAIN_HTTP=false
 BUILD_JAR=true
+ARM64=false
 while (($#)); do
   case "$1" in
     --out) OUT="$(realpath -m "$2")"; shift 2 ;;
@@ -45,6 +49,7 @@ while (($#)); do
     --key) KEY="$2"; shift 2 ;;
     --plain-http) PLAIN_HTTP=true; shift ;;
     --skip-jar-build) BUILD_JAR=false; shift ;;
+    --arm64) ARM64=true; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -101,6 +106,20 @@ cp sidecar-image/target/keybroker-image.cdx.json "$OUT/keybroker-image-$VERSION.
 DIGEST="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' sidecar-image/target/oci/index.json)"
 echo "$DIGEST" >"$OUT/keybroker-image-$VERSION.digest"
 
+IMAGES=("$VERSION|sidecar-image/target/oci|$DIGEST|$OUT/keybroker-image-$VERSION.cdx.json")
+if $ARM64; then
+  say "image (arm64, experimental): sidecar-image/build-arm64.sh"
+  sidecar-image/build-arm64.sh >"$OUT/.image-build.log" 2>&1 || { tail -n 30 "$OUT/.image-build.log" >&2; die "arm64 image build failed"; }
+  rm -f "$OUT/.image-build.log"
+  tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=posix \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C sidecar-image/target/arm64/oci \
+    -cf "$OUT/keybroker-image-$VERSION-arm64.oci.tar" .
+  cp sidecar-image/target/arm64/keybroker-image.cdx.json "$OUT/keybroker-image-$VERSION-arm64.cdx.json"
+  ARM64_DIGEST="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' sidecar-image/target/arm64/oci/index.json)"
+  echo "$ARM64_DIGEST" >"$OUT/keybroker-image-$VERSION-arm64.digest"
+  IMAGES+=("$VERSION-arm64|sidecar-image/target/arm64/oci|$ARM64_DIGEST|$OUT/keybroker-image-$VERSION-arm64.cdx.json")
+fi
+
 # ---- the chart -------------------------------------------------------------------------------------------------
 helm package helm --destination "$OUT" >/dev/null
 CHART_TGZ="$OUT/keybroker-$CHART_VERSION.tgz"
@@ -114,7 +133,7 @@ python3 scripts/release/provenance.py --out "$OUT/provenance.slsa.json" --source
   --subject "$IMAGE_TAR" --subject "$JAR" --subject "$CHART_TGZ" --subject "$OUT/keybroker"
 
 (cd "$OUT" && sha256sum keybroker "keybroker-$VERSION.jar" "keybroker-$VERSION.jar.cdx.json" \
-  "keybroker-image-$VERSION.oci.tar" "keybroker-image-$VERSION.cdx.json" "keybroker-image-$VERSION.digest" \
+  keybroker-image-"$VERSION"*.oci.tar keybroker-image-"$VERSION"*.cdx.json keybroker-image-"$VERSION"*.digest \
   "keybroker-$CHART_VERSION.tgz" provenance.slsa.json >SHA256SUMS)
 say "dist: $OUT (image $DIGEST)"
 
@@ -125,16 +144,19 @@ if [[ -n "$REGISTRY" ]]; then
   # Signatures and attestations stay in the registry and in dist/; nothing is sent to Sigstore's public log.
   sign=(--key "$KEY" --tlog-upload=false --yes)
   IMAGE_REF="$REGISTRY/keybroker"
-  say "push image $IMAGE_REF:$VERSION"
-  crane push "${http[@]}" sidecar-image/target/oci "$IMAGE_REF:$VERSION" >/dev/null
-  pushed="$(crane digest "${http[@]}" "$IMAGE_REF:$VERSION")"
-  [[ "$pushed" == "$DIGEST" ]] || die "the registry holds $pushed for $IMAGE_REF:$VERSION, not the built $DIGEST"
-  say "sign $IMAGE_REF@$DIGEST; attest its SBOM (cyclonedx) and provenance (slsaprovenance1)"
-  cosign sign "${sign[@]}" "$IMAGE_REF@$DIGEST" 2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign sign failed"; }
-  cosign attest "${sign[@]}" --type cyclonedx --predicate "$OUT/keybroker-image-$VERSION.cdx.json" "$IMAGE_REF@$DIGEST" \
-    2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign attest (SBOM) failed"; }
-  cosign attest "${sign[@]}" --type slsaprovenance1 --predicate "$OUT/provenance.slsa.json" "$IMAGE_REF@$DIGEST" \
-    2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign attest (provenance) failed"; }
+  for spec in "${IMAGES[@]}"; do
+    IFS='|' read -r tag layout digest sbom <<<"$spec"
+    say "push image $IMAGE_REF:$tag"
+    crane push "${http[@]}" "$layout" "$IMAGE_REF:$tag" >/dev/null
+    pushed="$(crane digest "${http[@]}" "$IMAGE_REF:$tag")"
+    [[ "$pushed" == "$digest" ]] || die "the registry holds $pushed for $IMAGE_REF:$tag, not the built $digest"
+    say "sign $IMAGE_REF@$digest; attest its SBOM (cyclonedx) and provenance (slsaprovenance1)"
+    cosign sign "${sign[@]}" "$IMAGE_REF@$digest" 2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign sign failed"; }
+    cosign attest "${sign[@]}" --type cyclonedx --predicate "$sbom" "$IMAGE_REF@$digest" \
+      2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign attest (SBOM) failed"; }
+    cosign attest "${sign[@]}" --type slsaprovenance1 --predicate "$OUT/provenance.slsa.json" "$IMAGE_REF@$digest" \
+      2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign attest (provenance) failed"; }
+  done
 
   say "push chart oci://$REGISTRY/charts"
   helm push "$CHART_TGZ" "oci://$REGISTRY/charts" "${helm_http[@]}" >"$OUT/.helm-push.log" 2>&1 \
