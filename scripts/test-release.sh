@@ -129,9 +129,11 @@ check "jar SBOM names Spring Boot $SPRING_BOOT (Maven purl)" \
   python3 "$TMP/sbom_check.py" jar "$DIST/keybroker-$VERSION.jar.cdx.json" "$SPRING_BOOT" "" "" ""
 check "image SBOM names libc6 $LIBC6, the JDK $JDK_VERSION and Spring Boot $SPRING_BOOT (purls, CPE, Debian)" \
   python3 "$TMP/sbom_check.py" image "$DIST/keybroker-image-$VERSION.cdx.json" "$SPRING_BOOT" "$JDK_VERSION" "$LIBC6" "$DIGEST"
-check "the image records libc6 where scanners look (var/lib/dpkg/status.d/libc6, os-release ID=debian)" sh -c \
-  'crane export --insecure "$1" - | tar -xO var/lib/dpkg/status.d/libc6 etc/os-release | grep -E "^(Version: $2|ID=debian)$" | wc -l | grep -qx 2' \
-  - "$IMAGE@$DIGEST" "$LIBC6"
+scanner_files() { # the files scanners read, from the pushed image: libc6's record and Debian's os-release
+  crane export --insecure "$IMAGE@$DIGEST" - | tar -xO var/lib/dpkg/status.d/libc6 etc/os-release \
+    | grep -Fx -e "Version: $LIBC6" -e "ID=debian" | wc -l | grep -qx 2
+}
+check "the image records libc6 where scanners look (var/lib/dpkg/status.d/libc6, os-release ID=debian)" scanner_files
 
 echo "[test-release] image labels"
 crane config --insecure "$IMAGE@$DIGEST" >"$TMP/config.json"
@@ -188,9 +190,11 @@ check "helm pull oci:// gives the packaged chart byte for byte" sh -c \
   'helm pull "oci://$1/charts/keybroker" --version "$2" --plain-http -d "$3/pulled" && cmp "$3/pulled/keybroker-$2.tgz" "$4"' \
   - "$REG" "$CHART_VERSION" "$TMP" "$DIST/keybroker-$CHART_VERSION.tgz"
 HELM_SET=(--set "image.repository=$IMAGE" --set "image.digest=$DIGEST" --set example.enabled=true)
-check "helm template from oci:// uses the signed image by digest" sh -c \
-  'helm template kb "oci://$1/charts/keybroker" --version "$2" --plain-http "${@:4}" | grep -F "image: \"$1/keybroker@$3\""' \
-  - "$REG" "$CHART_VERSION" "$DIGEST" "${HELM_SET[@]}"
+template_uses_digest() {
+  helm template kb "oci://$REG/charts/keybroker" --version "$CHART_VERSION" --plain-http "${HELM_SET[@]}" \
+    | grep -F "image: \"$IMAGE@$DIGEST\""
+}
+check "helm template from oci:// uses the signed image by digest" template_uses_digest
 INSTALLED=""
 if [[ -x scripts/test-release-cluster.sh ]]; then
   # A real kube-apiserver (with kine), when the cluster tools are built; see that script.
@@ -213,9 +217,11 @@ if command -v podman >/dev/null && [[ "$(id -u)" == 0 ]]; then
   P=(env CONTAINERS_CONF="$TMP/containers.conf" podman --root "$TMP/podman-root" --runroot "$TMP/podman-run" --storage-driver=vfs)
   CONFIG_DIGEST="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["digest"].split(":")[1])' \
     <(tar -xOf "$DIST/keybroker-image-$VERSION.oci.tar" "./blobs/sha256/${DIGEST#sha256:}"))"
-  check "podman load -i dist/keybroker-image-$VERSION.oci.tar gives image ID ${CONFIG_DIGEST:0:12}" sh -c \
-    '"${@:3}" load -q -i "$1" >/dev/null && "${@:3}" image inspect --format "{{.Id}}" "$(\"${@:3}\" images -q | head -n1)" | grep -qx "$2"' \
-    - "$DIST/keybroker-image-$VERSION.oci.tar" "$CONFIG_DIGEST" "${P[@]}"
+  podman_loads() {
+    "${P[@]}" load -q -i "$DIST/keybroker-image-$VERSION.oci.tar" >/dev/null
+    "${P[@]}" image inspect --format '{{.Id}}' "$("${P[@]}" images -q --no-trunc | head -n1)" | grep -qx "sha256:$CONFIG_DIGEST\|$CONFIG_DIGEST"
+  }
+  check "podman load -i dist/keybroker-image-$VERSION.oci.tar gives image ID ${CONFIG_DIGEST:0:12}" podman_loads
   rm -rf "$TMP/podman-root" 2>/dev/null || true
 fi
 
