@@ -36,6 +36,8 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+# Helm's registry cache and configuration for this run only (release.sh's helm push inherits them).
+export HELM_CACHE_HOME="$TMP/helm/cache" HELM_CONFIG_HOME="$TMP/helm/config" HELM_DATA_HOME="$TMP/helm/data"
 
 failures=0
 pass() { echo "  ok    $*"; }
@@ -133,6 +135,10 @@ scanner_files() { # the files scanners read, from the pushed image: libc6's reco
   crane export --insecure "$IMAGE@$DIGEST" - | tar -xO var/lib/dpkg/status.d/libc6 etc/os-release \
     | grep -Fx -e "Version: $LIBC6" -e "ID=debian" | wc -l | grep -qx 2
 }
+CDX_JAR="$(ls "${MAVEN_REPO:-$HOME/.m2/repository}"/org/cyclonedx/cyclonedx-core-java/*/cyclonedx-core-java-*.jar 2>/dev/null | sort -V | tail -n1)"
+check "both SBOMs are valid CycloneDX 1.6 (schema from $(basename "${CDX_JAR:-cyclonedx-core-java: not found}"))" \
+  "$ROOT/.tools/venv/bin/python" scripts/release/validate_cyclonedx.py "$CDX_JAR" \
+  "$DIST/keybroker-$VERSION.jar.cdx.json" "$DIST/keybroker-image-$VERSION.cdx.json"
 check "the image records libc6 where scanners look (var/lib/dpkg/status.d/libc6, os-release ID=debian)" scanner_files
 
 echo "[test-release] image labels"
@@ -187,7 +193,7 @@ fails "cosign verify-blob: a changed SHA256SUMS is refused" cosign verify-blob -
 
 echo "[test-release] chart from oci://$REG/charts"
 check "helm pull oci:// gives the packaged chart byte for byte" sh -c \
-  'helm pull "oci://$1/charts/keybroker" --version "$2" --plain-http -d "$3/pulled" && cmp "$3/pulled/keybroker-$2.tgz" "$4"' \
+  'mkdir -p "$3/pulled" && helm pull "oci://$1/charts/keybroker" --version "$2" --plain-http -d "$3/pulled" && cmp "$3/pulled/keybroker-$2.tgz" "$4"' \
   - "$REG" "$CHART_VERSION" "$TMP" "$DIST/keybroker-$CHART_VERSION.tgz"
 HELM_SET=(--set "image.repository=$IMAGE" --set "image.digest=$DIGEST" --set example.enabled=true)
 template_uses_digest() {
