@@ -71,7 +71,8 @@ current-context: t
 EOF
 export KUBECONFIG="$WORK/kubeconfig"
 export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
-"$HELM" install keybroker "$CHART" --version "$CHART_VERSION" --plain-http --namespace payments --create-namespace "$@"
+"$HELM" install keybroker "$CHART" --version "$CHART_VERSION" --plain-http --namespace payments --create-namespace "$@" \
+  >"$WORK/helm.log" 2>&1 || { cat "$WORK/helm.log" >&2; exit 1; }
 "$HELM" status keybroker --namespace payments >/dev/null
 api /apis/apps/v1/namespaces/payments/deployments >"$WORK/deployments.json"
 python3 - "$WORK/deployments.json" "$@" <<'EOF'
