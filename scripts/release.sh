@@ -147,7 +147,8 @@ if [[ -n "$REGISTRY" ]]; then
   for spec in "${IMAGES[@]}"; do
     IFS='|' read -r tag layout digest sbom <<<"$spec"
     say "push image $IMAGE_REF:$tag"
-    crane push "${http[@]}" "$layout" "$IMAGE_REF:$tag" >/dev/null
+    crane push "${http[@]}" "$layout" "$IMAGE_REF:$tag" >/dev/null 2>"$OUT/.crane.log" \
+      || { cat "$OUT/.crane.log" >&2; die "crane push failed"; }
     pushed="$(crane digest "${http[@]}" "$IMAGE_REF:$tag")"
     [[ "$pushed" == "$digest" ]] || die "the registry holds $pushed for $IMAGE_REF:$tag, not the built $digest"
     say "sign $IMAGE_REF@$digest; attest its SBOM (cyclonedx) and provenance (slsaprovenance1)"
@@ -169,7 +170,7 @@ if [[ -n "$REGISTRY" ]]; then
 
   cosign sign-blob --key "$KEY" --tlog-upload=false --yes --output-signature "$OUT/SHA256SUMS.sig" "$OUT/SHA256SUMS" \
     2>"$OUT/.cosign.log" || { cat "$OUT/.cosign.log" >&2; die "cosign sign-blob failed"; }
-  rm -f "$OUT/.cosign.log" "$OUT/.helm-push.log"
+  rm -f "$OUT/.cosign.log" "$OUT/.helm-push.log" "$OUT/.crane.log"
   say "published: $IMAGE_REF:$VERSION@$DIGEST, oci://$REGISTRY/charts/keybroker:$CHART_VERSION@$CHART_DIGEST"
 fi
 say "done in $((SECONDS - T0))s"

@@ -143,9 +143,9 @@ PY
 { read -r CREATED; read -r TAG; read -r VERSION; } <"$TARGET/work/meta"
 ANN=(); while IFS= read -r a; do ANN+=(--annotation "$a"); done <"$TARGET/work/annotations"
 
-say "image keybroker:$TAG (linux/arm64)"
+say "image $TAG (linux/arm64)"
 python3 "$HERE/lib/docker_archive.py" --rootfs "$ROOTFS" --config "$TARGET/work/config.json" \
-  --tag "keybroker:$TAG" --out "$TARGET/keybroker-image.tar" --created "$CREATED" --arch arm64 \
+  --tag "$TAG" --out "$TARGET/keybroker-image.tar" --created "$CREATED" --arch arm64 \
   --oci-layout "$TARGET/oci" "${ANN[@]}" --owner "home/nonroot=65532:65532" \
   --layer "Java runtime (jlink, Debian OpenJDK 25 arm64 jmods)=opt/java" \
   --layer "broker libraries=opt/keybroker/lib" \

@@ -131,7 +131,7 @@ def write_oci_layout(a, config_bytes, layer_files):
     if annotations:
         manifest["annotations"] = annotations
     m = put(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
-    ref = a.tag[0].rsplit(":", 1)[1]
+    ref = a.tag[0]  # NAME:TAG: podman load takes the name from here (a bare tag would be read as a name)
     index = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
