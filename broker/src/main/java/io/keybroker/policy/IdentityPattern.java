@@ -91,6 +91,38 @@ public final class IdentityPattern {
         };
     }
 
+    /**
+     * Whether every caller {@code other} matches is matched by this pattern too: an exact ID or CN includes only
+     * itself, a prefix includes the exact IDs and the prefixes below it. {@code policy diff} uses it to tell a
+     * wider identity pattern from one already covered.
+     */
+    public boolean includes(IdentityPattern other) {
+        return switch (kind) {
+            case EXACT, CN -> kind == other.kind && fixed.equals(other.fixed);
+            case PREFIX -> other.kind != Kind.CN && other.fixed.startsWith(fixed)
+                    && (other.kind == Kind.PREFIX || other.fixed.length() > fixed.length());
+        };
+    }
+
+    /**
+     * A caller this pattern matches and that no pattern of {@code named} names exactly: the ID or CN itself for an
+     * exact pattern, and for a prefix an ID one segment below it that stands for "any other workload under it".
+     * The review commands decide for this caller with {@link PolicySet#decide}, as the server would.
+     */
+    public WorkloadIdentity representative(java.util.Collection<IdentityPattern> named) {
+        return switch (kind) {
+            case EXACT -> WorkloadIdentity.spiffe(fixed);
+            case CN -> new WorkloadIdentity(fixed, WorkloadIdentity.Source.SUBJECT_CN);
+            case PREFIX -> {
+                String id = fixed + "any-other-workload";
+                for (int i = 2; named.contains(parse(id)); i++) {
+                    id = fixed + "any-other-workload-" + i;
+                }
+                yield WorkloadIdentity.spiffe(id);
+            }
+        };
+    }
+
     public Kind kind() {
         return kind;
     }

@@ -25,10 +25,11 @@ record PolicyDocument(String file, String name, List<Workload> workloads) {
      * @param identity the identity pattern
      * @param application the application name
      * @param rateLimit the rate limit, empty for none
-     * @param allow the allow rules, in file order
+     * @param allow the allow rules, in file order (may be empty when the entry has a stripe section)
+     * @param stripe the {@code stripe} section, empty when absent
      */
     record Workload(String id, IdentityPattern identity, String application, Optional<RateLimit> rateLimit,
-            List<Allow> allow) {
+            List<Allow> allow, Optional<StripePolicy> stripe) {
 
         Workload {
             allow = List.copyOf(allow);

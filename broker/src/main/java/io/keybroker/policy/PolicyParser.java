@@ -1,6 +1,7 @@
 package io.keybroker.policy;
 
 import io.keybroker.config.NearestName;
+import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
 import java.io.StringReader;
@@ -50,7 +51,8 @@ final class PolicyParser {
     private static final Set<String> TOP_KEYS = keys("apiVersion", "kind", "metadata", "spec");
     private static final Set<String> METADATA_KEYS = keys("name", "labels", "annotations");
     private static final Set<String> SPEC_KEYS = keys("workloads");
-    private static final Set<String> WORKLOAD_KEYS = keys("identity", "application", "rateLimit", "allow");
+    private static final Set<String> WORKLOAD_KEYS = keys("identity", "application", "rateLimit", "allow", "stripe");
+    private static final Set<String> STRIPE_KEYS = keys("key", "calls", "webhookSecrets");
     private static final Set<String> ALLOW_KEYS = keys("secrets", "stages");
 
     /**
@@ -260,7 +262,7 @@ final class PolicyParser {
         private PolicyDocument.Workload workload(Node node, int index, String id) {
             String path = "spec.workloads[" + index + "]";
             Map<String, Node> entry = mapping(node, path, WORKLOAD_KEYS, "a workload entry is a mapping with "
-                    + "identity, application, allow and optionally rateLimit");
+                    + "identity, application, allow and optionally rateLimit and stripe");
             if (entry == null) {
                 return null;
             }
@@ -304,8 +306,18 @@ final class PolicyParser {
                     }
                 }
             }
+            Optional<StripePolicy> stripe = Optional.empty();
+            if (entry.containsKey("stripe")) {
+                stripe = Optional.ofNullable(stripe(entry.get("stripe"), path + ".stripe"));
+                ok &= stripe.isPresent();
+            }
             List<PolicyDocument.Allow> allow = null;
-            if (required(entry, node, path, "allow", "allow: [{secrets: [stripe/secret-key], stages: [current]}]") != null) {
+            if (!entry.containsKey("allow") && entry.containsKey("stripe")) {
+                // A workload that only calls Stripe or verifies webhooks through the broker reads nothing itself.
+                allow = List.of();
+            } else if (required(entry, node, path, "allow", "allow: [{secrets: [stripe/secret-key], stages: "
+                    + "[current]}] (or a stripe section, for a workload that only calls Stripe through the broker)")
+                    != null) {
                 List<Node> rules = list(entry.get("allow"), path + ".allow",
                         "a list of rules, each '- secrets: [...]' with 'stages: [...]'");
                 if (rules != null) {
@@ -326,7 +338,112 @@ final class PolicyParser {
             if (!ok || identity == null || application == null || allow == null) {
                 return null;
             }
-            return new PolicyDocument.Workload(id, identity, application, rateLimit, allow);
+            return new PolicyDocument.Workload(id, identity, application, rateLimit, allow, stripe);
+        }
+
+        /** The {@code stripe} section of a workload entry, or null after reporting its problems. */
+        private StripePolicy stripe(Node node, String path) {
+            Map<String, Node> section = mapping(node, path, STRIPE_KEYS, "write stripe: {key: stripe/secret-key, "
+                    + "calls: [POST /v1/payment_intents], webhookSecrets: [stripe/webhook-secret]}");
+            if (section == null) {
+                return null;
+            }
+            boolean ok = true;
+            Optional<SecretName> key = Optional.empty();
+            if (section.containsKey("key")) {
+                String raw = text(section.get("key"), path + ".key", "stripe/secret-key");
+                if (raw == null) {
+                    ok = false;
+                } else {
+                    try {
+                        key = Optional.of(SecretName.parse(raw));
+                    } catch (InvalidSecretNameException ex) {
+                        error(section.get("key"), path + ".key", "invalid secret name: " + ex.getMessage()
+                                + "; stripe.key names exactly one secret (no '*'), e.g. stripe/secret-key");
+                        ok = false;
+                    }
+                }
+            }
+            List<StripeCallPattern> calls = new ArrayList<>();
+            if (section.containsKey("calls")) {
+                List<Node> items = list(section.get("calls"), path + ".calls", "a list of calls such as "
+                        + "['POST /v1/payment_intents', 'GET /v1/payment_intents/*']");
+                if (items == null) {
+                    ok = false;
+                } else {
+                    Set<String> seen = new HashSet<>();
+                    for (int k = 0; k < items.size(); k++) {
+                        String itemPath = path + ".calls[" + k + "]";
+                        String raw = text(items.get(k), itemPath, "POST /v1/payment_intents");
+                        if (raw == null) {
+                            ok = false;
+                            continue;
+                        }
+                        try {
+                            StripeCallPattern call = StripeCallPattern.parse(raw);
+                            if (!seen.add(call.text())) {
+                                error(items.get(k), itemPath, "'" + call.text() + "' is listed twice in stripe.calls; "
+                                        + "remove the duplicate");
+                                ok = false;
+                            }
+                            calls.add(call);
+                        } catch (IllegalArgumentException ex) {
+                            error(items.get(k), itemPath, ex.getMessage());
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            List<SecretPattern> webhookSecrets = new ArrayList<>();
+            if (section.containsKey("webhookSecrets")) {
+                List<Node> items = list(section.get("webhookSecrets"), path + ".webhookSecrets", "a list of secret "
+                        + "names, e.g. [stripe/webhook-secret]");
+                if (items == null) {
+                    ok = false;
+                } else {
+                    Set<String> seen = new HashSet<>();
+                    for (int k = 0; k < items.size(); k++) {
+                        String itemPath = path + ".webhookSecrets[" + k + "]";
+                        String raw = text(items.get(k), itemPath, "stripe/webhook-secret");
+                        if (raw == null) {
+                            ok = false;
+                            continue;
+                        }
+                        if (!seen.add(raw)) {
+                            error(items.get(k), itemPath, "'" + SecretName.printable(raw) + "' is listed twice in "
+                                    + "stripe.webhookSecrets; remove the duplicate");
+                            ok = false;
+                            continue;
+                        }
+                        try {
+                            webhookSecrets.add(SecretPattern.parse(raw));
+                        } catch (IllegalArgumentException ex) {
+                            error(items.get(k), itemPath, ex.getMessage());
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            if (!ok) {
+                return null;
+            }
+            if (key.isPresent() && calls.isEmpty()) {
+                error(node, path + ".calls", "stripe.key is set but no call is listed, so the key is never used; "
+                        + "list the calls the workload makes, e.g. calls: ['POST /v1/payment_intents'], or remove "
+                        + "stripe.key");
+                return null;
+            }
+            if (key.isEmpty() && !calls.isEmpty()) {
+                error(node, path + ".key", "stripe.calls are listed but stripe.key is missing; add key: "
+                        + "stripe/secret-key (the secret the broker sends to Stripe for these calls)");
+                return null;
+            }
+            if (calls.isEmpty() && webhookSecrets.isEmpty()) {
+                error(node, path, "the stripe section grants nothing; add key and calls (to call Stripe through the "
+                        + "broker) or webhookSecrets (to verify webhooks), or remove the section");
+                return null;
+            }
+            return new StripePolicy(key, calls, webhookSecrets);
         }
 
         private PolicyDocument.Allow allow(Node node, String path, String id) {

@@ -127,6 +127,63 @@ public final class PolicySet {
                 + matching.stream().map(e -> e.policy.entry()).collect(Collectors.joining(", ")) + " covers it");
     }
 
+    /**
+     * Decides whether {@code identity} may have the broker make the Stripe call {@code method path} (the Stripe
+     * path, without {@code /stripe} and without a query string). The {@code stripe} section of the most specific
+     * matching entry decides (see {@link #workload}); the deciding rule is
+     * {@code <entry>/stripe/calls[i]}. Default deny, and a denial says which list to edit.
+     */
+    public Decision decideStripeCall(WorkloadIdentity identity, String method, String path) {
+        Objects.requireNonNull(method, "method must not be null");
+        Objects.requireNonNull(path, "path must not be null");
+        Optional<WorkloadPolicy> workload = workload(Objects.requireNonNull(identity, "identity must not be null"));
+        if (workload.isEmpty()) {
+            return Decision.deny("no workload entry matches identity " + printable(identity.id()));
+        }
+        WorkloadPolicy entry = workload.get();
+        String call = printableCall(method, path);
+        String who = "workload " + entry.application() + " (" + printable(identity.id()) + ")";
+        if (entry.stripe().isEmpty() || entry.stripe().get().key().isEmpty()) {
+            return Decision.deny(who + " may not call Stripe through the broker: " + entry.entry() + " has no "
+                    + "stripe.key and stripe.calls; add them to that entry to allow " + call);
+        }
+        int index = entry.stripe().get().matchingCall(method, path);
+        if (index < 0) {
+            return Decision.deny(who + " may not call " + call + ": no pattern of stripe.calls of " + entry.entry()
+                    + " covers it; add '" + call + "' (or a pattern with * or **) to that list");
+        }
+        return Decision.allow(entry.entry() + "/stripe/calls[" + index + "]", who + " may call " + call
+                + " (stripe.calls pattern '" + entry.stripe().get().calls().get(index).text() + "')");
+    }
+
+    /**
+     * Decides whether {@code identity} may verify webhook signatures against the secret {@code name}, by the
+     * {@code stripe.webhookSecrets} list of the most specific matching entry; the deciding rule is
+     * {@code <entry>/stripe/webhookSecrets[i]}. A read grant neither gives nor is needed for this.
+     */
+    public Decision decideWebhookSecret(WorkloadIdentity identity, SecretName name) {
+        Objects.requireNonNull(name, "name must not be null");
+        Optional<WorkloadPolicy> workload = workload(Objects.requireNonNull(identity, "identity must not be null"));
+        if (workload.isEmpty()) {
+            return Decision.deny("no workload entry matches identity " + printable(identity.id()));
+        }
+        WorkloadPolicy entry = workload.get();
+        String who = "workload " + entry.application() + " (" + printable(identity.id()) + ")";
+        int index = entry.stripe().map(stripe -> stripe.matchingWebhookSecret(name)).orElse(-1);
+        if (index < 0) {
+            return Decision.deny(who + " may not verify webhooks against " + name.value() + ": add it to "
+                    + "stripe.webhookSecrets of " + entry.entry());
+        }
+        return Decision.allow(entry.entry() + "/stripe/webhookSecrets[" + index + "]", who + " may verify "
+                + "webhooks against " + name.value() + " (stripe.webhookSecrets pattern '"
+                + entry.stripe().get().webhookSecrets().get(index).text() + "')");
+    }
+
+    /** The Stripe key the broker uses for {@code identity}'s calls: stripe.key of its most specific entry. */
+    public Optional<SecretName> stripeKey(WorkloadIdentity identity) {
+        return workload(identity).flatMap(WorkloadPolicy::stripe).flatMap(StripePolicy::key);
+    }
+
     /** The stages of {@code name} that {@code identity} may read; empty when none. */
     public Set<Stage> grantedStages(WorkloadIdentity identity, SecretName name) {
         Set<Stage> stages = EnumSet.noneOf(Stage.class);
@@ -217,6 +274,17 @@ public final class PolicySet {
                 : "stage " + stages.iterator().next().id();
     }
 
+    /** The call as it appears in reasons: request input, so bounded and printable. */
+    private static String printableCall(String method, String path) {
+        String call = method + " " + path;
+        StringBuilder out = new StringBuilder(Math.min(call.length(), 256));
+        for (int i = 0; i < call.length() && i < 256; i++) {
+            char c = call.charAt(i);
+            out.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return call.length() > 256 ? out.append("...").toString() : out.toString();
+    }
+
     /** Identities come from verified certificates; still, keep control characters out of reasons and logs. */
     private static String printable(String raw) {
         StringBuilder out = new StringBuilder(raw.length());
@@ -244,7 +312,7 @@ public final class PolicySet {
         Entry(PolicyDocument.Workload workload, int order) {
             this.identity = workload.identity();
             this.policy = new WorkloadPolicy(workload.id(), workload.identity(), workload.application(),
-                    workload.rateLimit());
+                    workload.rateLimit(), workload.stripe());
             this.rules = workload.allow().stream().map(Rule::new).toArray(Rule[]::new);
             this.order = order;
         }

@@ -83,6 +83,19 @@ public final class SecretPattern {
         };
     }
 
+    /**
+     * Whether every name {@code other} covers is covered by this pattern too: {@code stripe/**} includes
+     * {@code stripe/*}, {@code stripe/a/*} and {@code stripe/a}; {@code stripe/*} includes {@code stripe/a} only.
+     */
+    public boolean includes(SecretPattern other) {
+        return switch (kind) {
+            case EXACT -> other.kind == Kind.EXACT && fixed.equals(other.fixed);
+            case ONE_LEVEL -> other.kind == Kind.EXACT ? matches(other.fixed)
+                    : other.kind == Kind.ONE_LEVEL && fixed.equals(other.fixed);
+            case ANY_DEPTH -> other.kind == Kind.EXACT ? matches(other.fixed) : other.fixed.startsWith(fixed);
+        };
+    }
+
     public Kind kind() {
         return kind;
     }

@@ -1,9 +1,10 @@
-package io.keybroker.cli;
+package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.ChainedAuditLog;
+import io.keybroker.cli.KeybrokerCli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -122,14 +123,14 @@ class PolicyCommandTests {
 
     @Test
     void shouldShowHelpForEveryCommand() {
-        for (String command : List.of("check", "explain", "unused")) {
+        for (String command : List.of("check", "explain", "unused", "test", "diff")) {
             assertThat(run("policy", command, "--help")).isZero();
             assertThat(out).contains("Usage: keybroker policy " + command);
         }
         assertThat(run("policy", "--help")).isZero();
-        assertThat(out).contains("check", "explain", "unused");
+        assertThat(out).contains("check", "explain", "unused", "test", "diff");
         assertThat(run("policy")).isEqualTo(2);
-        assertThat(err).contains("name a policy command: check, explain or unused");
+        assertThat(err).contains("name a policy command: check, explain, unused, test or diff");
     }
 
     // ---- explain
@@ -192,6 +193,64 @@ class PolicyCommandTests {
     void shouldRejectAMissingRequiredOptionAsAUsageError() {
         assertThat(run("policy", "explain", dir(), "--secret", "stripe/secret-key")).isEqualTo(2);
         assertThat(err).contains("Missing required option: '--identity=ID'");
+    }
+
+    // ---- the stripe section
+
+    private void writeStripePolicy() throws IOException {
+        Files.writeString(policyDir.resolve("payments.yaml"), POLICY.replace("""
+                      rateLimit: 100/s
+                """, """
+                      rateLimit: 100/s
+                      stripe:
+                        key: stripe/secret-key
+                        calls: [POST /v1/payment_intents, GET /v1/payment_intents/*]
+                        webhookSecrets: [stripe/webhook-secret]
+                """));
+    }
+
+    @Test
+    void shouldCountStripeCallsAndWebhookSecretsInTheCheckSummary() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "check", dir())).isZero();
+        assertThat(out).startsWith("payments.yaml: 1 workload entry, 3 grant(s), 2 Stripe call pattern(s), 1 "
+                + "webhook secret(s)\n");
+    }
+
+    @Test
+    void shouldExplainAStripeCallAndSayWhichListToEditWhenDenied() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--stripe-call",
+                "GET /v1/payment_intents/pi_123")).isZero();
+        assertThat(out.lines()).containsExactly(
+                "workload: application checkout, Stripe key stripe/secret-key (from payments.yaml#payments/"
+                        + "workloads[0], identity " + CHECKOUT + ")",
+                "ALLOW call     payments.yaml#payments/workloads[0]/stripe/calls[1]: workload checkout (" + CHECKOUT
+                        + ") may call GET /v1/payment_intents/pi_123 (stripe.calls pattern "
+                        + "'GET /v1/payment_intents/*')");
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--stripe-call", "POST /v1/refunds"))
+                .isEqualTo(3);
+        assertThat(out).contains("DENY  call     default-deny: workload checkout (" + CHECKOUT + ") may not call "
+                + "POST /v1/refunds: no pattern of stripe.calls of payments.yaml#payments/workloads[0] covers it; add "
+                + "'POST /v1/refunds' (or a pattern with * or **) to that list");
+    }
+
+    @Test
+    void shouldExplainAWebhookSecret() throws IOException {
+        writeStripePolicy();
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--webhook-secret",
+                "stripe/webhook-secret")).isZero();
+        assertThat(out).contains("ALLOW webhook  payments.yaml#payments/workloads[0]/stripe/webhookSecrets[0]");
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT, "--webhook-secret",
+                "stripe/other")).isEqualTo(3);
+        assertThat(out).contains("add it to stripe.webhookSecrets of payments.yaml#payments/workloads[0]");
+    }
+
+    @Test
+    void shouldAskForExactlyOneThingToExplain() {
+        assertThat(run("policy", "explain", dir(), "--identity", CHECKOUT)).isEqualTo(2);
+        assertThat(err).contains("give exactly one of --secret NAME, --stripe-call 'METHOD /path' or "
+                + "--webhook-secret NAME");
     }
 
     // ---- unused
