@@ -18,11 +18,12 @@
 #   moto       moto, direct GetSecretValue (AWS JSON protocol; moto does not check the fixed signature)
 # Then, Keybroker only: resident memory with 1,000 cached secrets read round-robin; start to readiness with and
 # without the AOT cache (scripts/measure-startup.sh); backend calls when K clients hit a cold secret or a refresh
-# at once (keybroker_backend_calls_total on the management port).
+# at once (keybroker_backend_calls_total on the management port); what the Stripe proxy adds to a call: stripe-mock's
+# GET /v1/balance at BENCH_STRIPE_RATE, directly with the key and through GET /stripe/v1/balance.
 #
 # Knobs (environment): BENCH_CONNECTIONS (16), BENCH_WARMUP (5 s: the JIT needs it), BENCH_DURATION (8 s per figure),
 # BENCH_COMMON_RATE (1000 req/s), BENCH_SECRETS (1000), BENCH_NEW_CONNECTIONS (200 full handshakes), BENCH_STARTUP_RUNS (3), BENCH_BURST_CLIENTS ("1 16 256"),
-# BENCH_JAVA (JDK 25 java), BENCH_PEERS ("agent openbao moto": the peers measured besides Keybroker). Peers are looked up in $KEYBROKER_TOOLS_BIN, then <repo>/.tools/bin, then PATH.
+# BENCH_STRIPE_RATE (500 req/s), BENCH_JAVA (JDK 25 java), BENCH_PEERS ("agent openbao moto": the peers measured besides Keybroker). Peers are looked up in $KEYBROKER_TOOLS_BIN, then <repo>/.tools/bin, then PATH.
 # About 4 to 5 minutes on a 2-core machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,6 +48,7 @@ SECRETS="${BENCH_SECRETS:-1000}"
 NEW_CONNECTIONS="${BENCH_NEW_CONNECTIONS:-200}"
 STARTUP_RUNS="${BENCH_STARTUP_RUNS:-3}"
 BURST_CLIENTS="${BENCH_BURST_CLIENTS:-1 16 256}"
+STRIPE_RATE="${BENCH_STRIPE_RATE:-500}"
 PEERS=" ${BENCH_PEERS:-agent openbao moto} "
 peer() { [[ "$PEERS" == *" $1 "* ]]; }
 CLK_TCK="$(getconf CLK_TCK)"
@@ -62,6 +64,7 @@ tool() {
 }
 MOTO="$(tool moto_server)"
 BAO="$(tool bao)"
+STRIPE_MOCK="$(tool stripe-mock)"
 AGENT=""; peer agent && AGENT="$(tool aws_secretsmanager_agent --with-bench)"
 for t in curl python3 openssl; do command -v "$t" >/dev/null || die "$t is needed"; done
 [[ -x "$JAVA" ]] || die "no JDK 25 java at $JAVA (set BENCH_JAVA)"
@@ -132,13 +135,17 @@ put jvm.flags "${JVM_FLAGS[*]} -XX:AOTCache=keybroker.aot"
 # ---- 2. backends: moto and OpenBao with the same secret --------------------------------------------------------
 SECRET_ID=prod/stripe/secret-key
 umask 077
-python3 -c 'import secrets, string; print("sk_test_bench_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))' >"$W/secret-value"
+# No '_' after sk_test_: stripe-mock (step 7) refuses such a key with 401.
+python3 -c 'import secrets, string; print("sk_test_bench" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))' >"$W/secret-value"
 MOTO_PORT="$(free_port)"
 "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" >"$W/moto.log" 2>&1 &
 MOTO_PID=$!; PIDS+=("$MOTO_PID")
 BAO_PORT="$(free_port)"
 "$BAO" server -dev -dev-root-token-id=ROOT -dev-listen-address="127.0.0.1:$BAO_PORT" >"$W/openbao.log" 2>&1 &
 BAO_PID=$!; PIDS+=("$BAO_PID")
+STRIPE_PORT="$(free_port)"
+"$STRIPE_MOCK" -http-addr "127.0.0.1:$STRIPE_PORT" >"$W/stripe-mock.log" 2>&1 &
+STRIPE_PID=$!; PIDS+=("$STRIPE_PID")
 wait_for moto "$MOTO_PID" "http://127.0.0.1:$MOTO_PORT/moto-api/"
 wait_for openbao "$BAO_PID" "http://127.0.0.1:$BAO_PORT/v1/sys/health"
 cold=()
@@ -174,6 +181,9 @@ spec:
           stages: [current, previous]
         - secrets: [bench/**]
           stages: [current]
+      stripe:
+        key: stripe/secret-key
+        calls: [GET /v1/balance]
 YAML
 # Development mode only for its certificates (the client's PEM files in $W/dev); every backend setting is explicit.
 # cache.ttl 15m: no refresh-ahead read (at 80 % of the ttl) of the load test's secrets during the run, so the
@@ -184,6 +194,7 @@ env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   --keybroker.aws.region=us-east-1 --keybroker.aws.endpoint="http://127.0.0.1:$MOTO_PORT" \
   --keybroker.policy.dir="$W/policy" --keybroker.audit.file="$W/audit.jsonl" --keybroker.cache.ttl=15m \
   --keybroker.rotation.poll-interval=30s --keybroker.listen.port="$KB_PORT" --keybroker.management.port="$KB_MGMT" \
+  --keybroker.stripe.api-base="http://127.0.0.1:$STRIPE_PORT" \
   >"$W/keybroker.log" 2>&1 &
 KB_PID=$!; PIDS+=("$KB_PID")
 if peer agent; then
@@ -229,6 +240,16 @@ curl -sf -o /dev/null --cacert "$W/dev/ca.pem" --cert "$W/dev/client.pem" --key 
 "${LOADGEN[@]}" "${BURST[@]}" --label "burst_refresh_$last" --clients "$last" --method POST \
   --url "https://127.0.0.1:$KB_PORT/v1/secrets/bench/refresh/refresh"
 put burst.clients "$BURST_CLIENTS"
+
+# ---- 7. what the Stripe proxy adds: the same call, at the same fixed rate, directly and through the broker --------
+# stripe-mock answers sk_test_ keys; the bench's throw-away key is one. Both loads keep their connections alive.
+wait_for stripe-mock "$STRIPE_PID" "http://127.0.0.1:$STRIPE_PORT/v1/balance" -H "Authorization: Bearer $(cat "$W/secret-value")"
+STRIPE_LOAD=(load --results "$R" --clk-tck "$CLK_TCK" --connections "$CONNECTIONS" --warmup "$WARMUP"
+             --duration "$DURATION" --rate-common "$STRIPE_RATE")
+"${LOADGEN[@]}" "${STRIPE_LOAD[@]}" --label stripe_direct --pid "$STRIPE_PID" \
+  --url "http://127.0.0.1:$STRIPE_PORT/v1/balance" --header "Authorization:Bearer $(cat "$W/secret-value")"
+"${LOADGEN[@]}" "${STRIPE_LOAD[@]}" --label stripe_proxy --pid "$KB_PID" \
+  --url "https://127.0.0.1:$KB_PORT/stripe/v1/balance" "${MTLS[@]}"
 
 # ---- report -----------------------------------------------------------------------------------------------------
 put machine.load_after "$(loadavg)"

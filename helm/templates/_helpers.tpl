@@ -45,6 +45,16 @@ app.kubernetes.io/part-of: keybroker
 {{- printf "spiffe://%s/ns/%s/sa/%s" $root.Values.trustDomain $root.Release.Namespace $sa }}
 {{- end }}
 
+{{/* The issuer of every certificate the chart requests (per-namespace CA, or an existing issuer). Arg: root. */}}
+{{- define "keybroker.issuerRef" -}}
+{{- $cm := .Values.certManager }}
+{{- if $cm.createIssuer }}
+{{- dict "name" (printf "%s-ca" (include "keybroker.fullname" .)) "kind" "Issuer" "group" "cert-manager.io" | toYaml }}
+{{- else }}
+{{- dict "name" (required "certManager.issuerRef.name is required when certManager.createIssuer is false" $cm.issuerRef.name) "kind" $cm.issuerRef.kind "group" $cm.issuerRef.group | toYaml }}
+{{- end }}
+{{- end }}
+
 {{/* Image reference. Arg: an image values map (repository, tag, digest) and the default tag. */}}
 {{- define "keybroker.imageRef" -}}
 {{- $img := index . 0 }}{{- $defaultTag := index . 1 }}
@@ -340,4 +350,16 @@ keybroker.io/sidecar: "true"
       - {key: tls.key, path: tls.key}
       - {key: ca.crt, path: ca.crt}
 {{- end }}
+{{- end }}
+
+{{/* A Kubernetes quantity (64Mi, 1Gi, 500M, 1048576) in bytes, as an integer. Arg: the quantity. */}}
+{{- define "keybroker.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $number := regexFind "^[0-9.]+" $q }}
+{{- $suffix := trimPrefix $number $q }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- if not (hasKey $factors $suffix) }}
+{{- fail (printf "cannot convert the quantity %q to bytes: use a plain number or one of the suffixes k, M, G, T, Ki, Mi, Gi, Ti" $q) }}
+{{- end }}
+{{- mulf (float64 $number) (index $factors $suffix) | int64 }}
 {{- end }}

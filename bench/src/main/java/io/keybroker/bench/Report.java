@@ -23,6 +23,8 @@ final class Report {
     static final double P99_TARGET_MS = 1.0;
     static final double RSS_TARGET_MIB = 128;
     static final double READY_TARGET_MS = 1500;
+    /** Issue 20: what the Stripe proxy may add to a call at p99, in microseconds. */
+    static final double STRIPE_ADDED_TARGET_US = 300;
 
     private final Map<String, String> r;
     private final StringBuilder out = new StringBuilder();
@@ -74,6 +76,7 @@ final class Report {
         line("");
         peers();
         keybroker();
+        stripe();
         targets();
         line(END);
         return out.toString();
@@ -222,6 +225,30 @@ final class Report {
         }
     }
 
+    /** What the Stripe proxy adds: the same call to stripe-mock at the same fixed rate, direct and through it. */
+    private void stripe() {
+        if (!r.containsKey("stripe_direct.common.p99_us") || !r.containsKey("stripe_proxy.common.p99_us")) {
+            return;
+        }
+        line("The Stripe proxy: `GET /v1/balance` on stripe-mock at " + num("stripe_proxy.common.target", "%.0f")
+                + " req/s (open loop), directly over plain HTTP with the key, and through the broker "
+                + "(`GET /stripe/v1/balance` over mTLS, policy check, key decrypted into the header, audit record):");
+        line("");
+        line("| path | p50 | p99 | errors |");
+        line("| --- | --- | --- | --- |");
+        line("| stripe-mock directly | " + ms("stripe_direct.common.p50_us") + " ms | " + ms("stripe_direct.common.p99_us")
+                + " ms | " + r.get("stripe_direct.common.errors") + " |");
+        line("| through the broker | " + ms("stripe_proxy.common.p50_us") + " ms | " + ms("stripe_proxy.common.p99_us")
+                + " ms | " + r.get("stripe_proxy.common.errors") + " |");
+        line("| **added by the broker** | " + String.format(Locale.ROOT, "%.0f µs", stripeAdded("p50_us")) + " | "
+                + String.format(Locale.ROOT, "%.0f µs", stripeAdded("p99_us")) + " | |");
+        line("");
+    }
+
+    private double stripeAdded(String percentile) {
+        return d("stripe_proxy.common." + percentile) - d("stripe_direct.common." + percentile);
+    }
+
     private List<String> bursts() {
         List<String> labels = new ArrayList<>();
         for (String key : r.keySet()) {
@@ -266,6 +293,13 @@ final class Report {
             line("| ready within 1.5 s with the JDK 25 AOT cache | median " + r.get("startup.aot.median_ms") + " ms | "
                     + (ready <= READY_TARGET_MS ? "met" : "**missed** by "
                     + String.format(Locale.ROOT, "%.0f ms", ready - READY_TARGET_MS)) + " |");
+        }
+        if (r.containsKey("stripe_direct.common.p99_us") && r.containsKey("stripe_proxy.common.p99_us")) {
+            double added = stripeAdded("p99_us");
+            line("| Stripe proxy adds ≤ 300 µs at p99 at " + num("stripe_proxy.common.target", "%.0f") + " req/s | "
+                    + String.format(Locale.ROOT, "%.0f µs", added) + " | " + (added <= STRIPE_ADDED_TARGET_US ? "met"
+                    : "**missed** by " + String.format(Locale.ROOT, "%.0f µs", added - STRIPE_ADDED_TARGET_US))
+                    + " |");
         }
         List<String> bursts = bursts();
         if (!bursts.isEmpty()) {

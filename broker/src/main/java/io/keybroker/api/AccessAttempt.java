@@ -90,6 +90,15 @@ public final class AccessAttempt {
         record(Decision.ALLOW, rule, "granted", versions, source);
     }
 
+    /**
+     * Records an allowed access decided outside {@link AccessControl#authorize} (a webhook verification, decided by
+     * the workload's stripe section), with the rule that allowed it.
+     */
+    public void allowed(String rule, Map<String, String> versions, String source, List<Stage> served) {
+        this.rule = rule;
+        allowed(versions, source, served);
+    }
+
     private void record(Decision decision, String rule, String reason, Map<String, String> versions,
             String source) {
         if (recorded) {

@@ -46,8 +46,9 @@ public class ApiErrorHandler implements WebExceptionHandler {
             HttpStatus status = HttpStatus.resolve(rse.getStatusCode().value());
             if (status == HttpStatus.NOT_FOUND) {
                 return new ApiException(status, "Not found", "no such endpoint; the API is GET /v1/secrets/{name}, "
-                        + "GET /v1/watch?name=..., POST /v1/secrets/{name}/refresh, GET /{application}/{profile} "
-                        + "and GET /secretsmanager/get?secretId=...");
+                        + "GET /v1/watch?name=..., POST /v1/secrets/{name}/refresh, GET /{application}/{profile}, "
+                        + "GET /secretsmanager/get?secretId=..., ANY /stripe/{path} and POST "
+                        + "/v1/webhooks/stripe/verify?secret=NAME");
             }
             if (status == HttpStatus.METHOD_NOT_ALLOWED) {
                 return new ApiException(status, "Method not allowed", "this endpoint does not accept "

@@ -56,9 +56,10 @@ public class ConfigServerController {
     /**
      * The application segment never takes the broker's own first segments, so {@code /v1/secrets/x} can never
      * be read as an application "v1" with profile "secrets": without this, a three-segment path would match
-     * {@code /{application}/{profile}/{label}} before {@code /v1/secrets/**}.
+     * {@code /{application}/{profile}/{label}} before {@code /v1/secrets/**}. Likewise {@code /stripe/v1/balance}
+     * belongs to the Stripe proxy, never to an application "stripe".
      */
-    private static final String APPLICATION = "{application:(?!v1$|secretsmanager$|actuator$).+}";
+    private static final String APPLICATION = "{application:(?!v1$|secretsmanager$|actuator$|stripe$).+}";
 
     @GetMapping("/" + APPLICATION + "/{profile}")
     public Mono<Void> environment(@PathVariable String application, @PathVariable String profile,

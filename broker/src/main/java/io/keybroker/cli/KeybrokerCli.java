@@ -1,6 +1,7 @@
 package io.keybroker.cli;
 
 import io.keybroker.cli.policy.PolicyCommand;
+import io.keybroker.inject.InjectorCommand;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,17 +11,18 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The commands of {@code keybroker.jar}: {@code policy}, {@code audit} and {@code rotate}. Configuration
- * arguments ({@code --keybroker.x=y}, {@code --spring.x=y}, ...) are set apart first and given to every command
- * as the broker's own configuration; the rest is parsed by picocli.
+ * The commands of {@code keybroker.jar}: {@code policy}, {@code audit}, {@code rotate} and {@code injector}.
+ * Configuration arguments ({@code --keybroker.x=y}, {@code --spring.x=y}, ...) are set apart first and given to
+ * every command as the broker's own configuration; the rest is parsed by picocli.
  */
 @Command(name = "keybroker", mixinStandardHelpOptions = true, version = "keybroker 0.1.0",
         description = "Secrets-broker sidecar. With no command, serves; with a command, runs it and exits.",
-        subcommands = {PolicyCommand.class, AuditCommand.class, RotateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PolicyCommand.class, AuditCommand.class, RotateCommand.class, InjectorCommand.class,
+            CommandLine.HelpCommand.class})
 public final class KeybrokerCli {
 
-    static final Set<String> COMMANDS = Set.of("policy", "audit", "rotate", "help", "--help", "-h", "--version",
-            "-V");
+    static final Set<String> COMMANDS = Set.of("policy", "audit", "rotate", "injector", "help", "--help", "-h",
+            "--version", "-V");
 
     private static final Pattern CONFIG_ARG =
             Pattern.compile("--(keybroker|spring|management|logging|server|debug|trace)(\\.[^=]*)?=.*");

@@ -24,9 +24,9 @@ import java.util.Arrays;
  * can check it); I/O buffers are direct because the native epoll transport reads into direct memory only (they
  * carry ciphertext, except a TLS coalescing copy, and are wiped too).
  */
-final class WipingByteBufAllocator extends AbstractByteBufAllocator {
+public final class WipingByteBufAllocator extends AbstractByteBufAllocator {
 
-    static final WipingByteBufAllocator INSTANCE = new WipingByteBufAllocator();
+    public static final WipingByteBufAllocator INSTANCE = new WipingByteBufAllocator();
 
     private WipingByteBufAllocator() {
         super(false);

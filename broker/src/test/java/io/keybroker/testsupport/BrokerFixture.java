@@ -51,6 +51,23 @@ public final class BrokerFixture {
                       stages: [previous]
             """.formatted(CHECKOUT, REPORTING);
 
+    /**
+     * The stripe section {@link #withStripe()} adds to checkout's entry: the calls the Stripe proxy tests make,
+     * and the webhook secrets the verification tests use. Reporting gets none.
+     */
+    public static final String STRIPE_SECTION = """
+                  stripe:
+                    key: stripe/secret-key
+                    calls:
+                      - POST /v1/payment_intents
+                      - GET /v1/payment_intents
+                      - GET /v1/payment_intents/*
+                      - GET /v1/balance
+                      - POST /v1/customers
+                      - DELETE /v1/customers/*
+                    webhookSecrets: [stripe/webhook-secret, stripe/webhook-rolled]
+            """;
+
     private final Path dir;
     private final TestPki.Cert ca;
     private final TestPki.Cert server;
@@ -95,6 +112,17 @@ public final class BrokerFixture {
                       createdAt: %s
                 """.formatted(PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), CURRENT_VALUE,
                 now.minus(1, ChronoUnit.DAYS), WEBHOOK_VALUE, now.minus(30, ChronoUnit.DAYS)));
+    }
+
+    /** Gives checkout the {@link #STRIPE_SECTION}; returns this fixture. */
+    public BrokerFixture withStripe() {
+        try {
+            Files.writeString(dir.resolve("policy/payments.yaml"), POLICY.replace("      rateLimit: 100000/s\n",
+                    "      rateLimit: 100000/s\n" + STRIPE_SECTION), StandardCharsets.UTF_8);
+            return this;
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
     }
 
     /** Replaces the secrets file atomically. */

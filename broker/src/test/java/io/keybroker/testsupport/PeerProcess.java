@@ -22,10 +22,12 @@ public final class PeerProcess implements AutoCloseable {
 
     private final Process process;
     private final int port;
+    private final int httpsPort;
 
-    private PeerProcess(Process process, int port) {
+    private PeerProcess(Process process, int port, int httpsPort) {
         this.process = process;
         this.port = port;
+        this.httpsPort = httpsPort;
     }
 
     /** {@code moto_server}, standing in for AWS Secrets Manager. */
@@ -46,7 +48,24 @@ public final class PeerProcess implements AutoCloseable {
                 port, "/v1/balance", status -> status == 401 || status == 200);
     }
 
+    /**
+     * Stripe's own stripe-mock listening for HTTP on {@link #port()} and for HTTPS on {@link #httpsPort()}, with
+     * the self-signed certificate it makes for {@code localhost}.
+     */
+    public static PeerProcess stripeMockWithHttps() {
+        int port = OpenBaoServer.freePort();
+        int httpsPort = OpenBaoServer.freePort();
+        return start(List.of(OpenBaoServer.tool("stripe-mock").toString(), "-http-addr", "127.0.0.1:" + port,
+                "-https-addr", "127.0.0.1:" + httpsPort), port, httpsPort, "/v1/balance",
+                status -> status == 401 || status == 200);
+    }
+
     private static PeerProcess start(List<String> command, int port, String probe, IntPredicate ready) {
+        return start(command, port, 0, probe, ready);
+    }
+
+    private static PeerProcess start(List<String> command, int port, int httpsPort, String probe,
+            IntPredicate ready) {
         try {
             Path log = Files.createTempFile("peer-" + Path.of(command.get(0)).getFileName(), ".log");
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
@@ -61,7 +80,7 @@ public final class PeerProcess implements AutoCloseable {
                         return ready.test(http.send(HttpRequest.newBuilder(uri).build(),
                                 HttpResponse.BodyHandlers.discarding()).statusCode());
                     });
-            return new PeerProcess(process, port);
+            return new PeerProcess(process, port, httpsPort);
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
@@ -69,6 +88,11 @@ public final class PeerProcess implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The HTTPS port of {@link #stripeMockWithHttps()}, else 0. */
+    public int httpsPort() {
+        return httpsPort;
     }
 
     public URI uri() {

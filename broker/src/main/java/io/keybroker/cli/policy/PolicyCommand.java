@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "policy", mixinStandardHelpOptions = true,
         description = "Check, explain, test, diff and review policy files (docs/policy.md, docs/policy-review.md).",
         subcommands = {CheckCommand.class, ExplainCommand.class, UnusedCommand.class, TestCommand.class,
-            DiffCommand.class})
+            DiffCommand.class, SuggestCallsCommand.class})
 public final class PolicyCommand implements Callable<Integer> {
 
     /** Exit status: success (check passed, explain allowed, unused ran). */
@@ -38,7 +38,7 @@ public final class PolicyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        context.err().println("error: name a policy command: check, explain, unused, test or diff");
+        context.err().println("error: name a policy command: check, explain, unused, test, diff or suggest-calls");
         spec.commandLine().usage(context.err());
         return USAGE;
     }

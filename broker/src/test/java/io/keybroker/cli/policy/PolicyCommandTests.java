@@ -123,14 +123,14 @@ class PolicyCommandTests {
 
     @Test
     void shouldShowHelpForEveryCommand() {
-        for (String command : List.of("check", "explain", "unused", "test", "diff")) {
+        for (String command : List.of("check", "explain", "unused", "test", "diff", "suggest-calls")) {
             assertThat(run("policy", command, "--help")).isZero();
             assertThat(out).contains("Usage: keybroker policy " + command);
         }
         assertThat(run("policy", "--help")).isZero();
-        assertThat(out).contains("check", "explain", "unused", "test", "diff");
+        assertThat(out).contains("check", "explain", "unused", "test", "diff", "suggest-calls");
         assertThat(run("policy")).isEqualTo(2);
-        assertThat(err).contains("name a policy command: check, explain, unused, test or diff");
+        assertThat(err).contains("name a policy command: check, explain, unused, test, diff or suggest-calls");
     }
 
     // ---- explain
@@ -353,5 +353,57 @@ class PolicyCommandTests {
         Instant start = Instant.now().minus(Duration.ofDays(2));
         assertThat(run("policy", "unused", dir(), "--audit", audit.toString(), "--since", start.toString())).isZero();
         assertThat(out).contains("period: since " + start, "unused grants (3):");
+    }
+
+    // ---- suggest-calls
+
+    private Path stripeTrail(Object[]... calls) {
+        Path file = tmp.resolve("audit-stripe-" + System.nanoTime() + ".log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, false, Long.MAX_VALUE, Clock.systemUTC())) {
+            log.event("lifecycle", Map.of("event", "start"));
+            for (Object[] call : calls) {
+                log.event("stripe-call", Map.of("time", Instant.now().minus((Duration) call[0]).toString(),
+                        "endpoint", "stripe", "identity", call[1], "method", call[2], "path", call[3],
+                        "decision", call[4]));
+            }
+        }
+        return file;
+    }
+
+    @Test
+    void shouldSuggestCallsFromTheAuditTrailWithObjectIdsAsWildcards() {
+        Duration hour = Duration.ofHours(1);
+        Path trail = stripeTrail(
+                new Object[] {hour, CHECKOUT, "POST", "/v1/payment_intents", "allow"},
+                new Object[] {hour, CHECKOUT, "GET", "/v1/payment_intents/pi_3MtwBwLkdIwHu7ix28a3tqPa", "allow"},
+                new Object[] {hour, CHECKOUT, "GET", "/v1/payment_intents/pi_9ZzwBwLkdIwHu7ix28a3tqPb", "allow"},
+                new Object[] {hour, CHECKOUT, "POST", "/v1/payment_intents/pi_3MtwBwLkdIwHu7ix28a3tqPa/confirm",
+                    "deny"},
+                new Object[] {Duration.ofDays(30), CHECKOUT, "GET", "/v1/balance", "allow"},
+                new Object[] {hour, CHECKOUT, "GET", "/v1/bad", "invalid"},
+                new Object[] {hour, "spiffe://cluster.local/ns/payments/sa/refunds", "POST", "/v1/refunds", "allow"});
+        assertThat(run("policy", "suggest-calls", "--audit", trail.toString(), "--since", "7d", "--identity",
+                CHECKOUT)).isZero();
+        assertThat(out.lines()).containsExactly(
+                out.lines().findFirst().orElseThrow(),
+                "stripe:",
+                "  calls:",
+                "    - GET /v1/payment_intents/*    # 2 allowed",
+                "    - POST /v1/payment_intents    # 1 allowed",
+                "    - POST /v1/payment_intents/*/confirm    # 0 allowed, 1 refused: keep only if the workload is "
+                        + "meant to make this call",
+                "");
+        assertThat(out).startsWith("# " + CHECKOUT + ": 4 Stripe call(s) from ");
+        // The suggestion is a valid call list.
+        out.lines().filter(l -> l.startsWith("    - ")).forEach(l -> io.keybroker.policy.StripeCallPattern.parse(
+                l.substring(6, l.indexOf("    #"))));
+    }
+
+    @Test
+    void shouldNameTheLineOfADamagedAuditRecord() throws IOException {
+        Path trail = tmp.resolve("damaged.log");
+        Files.writeString(trail, "{\"type\":\"stripe-call\",\"time\":\"yesterday\"}\n");
+        assertThat(run("policy", "suggest-calls", "--audit", trail.toString())).isEqualTo(1);
+        assertThat(err).contains(trail + ":1: \"time\" is not an ISO-8601 instant");
     }
 }
