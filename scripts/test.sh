@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs its own tools (OpenBao, moto, stripe-mock, toxiproxy,
 # Helm, sslyze, checkov, kubernetes-validate, check-jsonschema; podman when run as root; kube-apiserver, kine,
-# promtool), then runs every test against the real peers. `.ci/run` calls exactly this.
+# promtool; registry, crane, cosign for the release test), then runs every test against the real peers. `.ci/run`
+# calls exactly this.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -35,5 +36,12 @@ helm/test-cluster.sh
 if [ -x sidecar-image/build.sh ] && [ -x sidecar-image/test-image.sh ]; then
   sidecar-image/build.sh
   sidecar-image/test-image.sh
+fi
+
+# The release: scripts/release.sh into dist/, pushed to a local OCI registry, signed and attested with cosign,
+# SBOMs checked, built twice (same digest), chart installed from oci://. Builds its own tools (registry, crane,
+# cosign) into the cache outside the clone, once.
+if [ -x scripts/test-release.sh ]; then
+  scripts/test-release.sh
 fi
 echo "All Keybroker tests passed."

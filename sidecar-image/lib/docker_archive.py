@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes a container image as a docker-archive tarball (the format of
 `docker save`, accepted by `podman load` and `docker load`) from a root file
-system directory, with no container engine.
+system directory, with no container engine; with --oci-layout also as an OCI
+image layout directory (gzip layers; what scripts/release.sh pushes and signs).
 
   docker_archive.py --rootfs DIR --config CONFIG.json --tag NAME:TAG --out FILE
                     --layer "description=path[,path...]" ... [--owner PATH=UID:GID ...]
+                    [--arch amd64] [--oci-layout DIR] [--annotation KEY=VALUE ...]
 
 Each --layer takes the listed paths (relative to DIR, recursively); a final
 layer takes everything not listed yet. Layers are uncompressed, entries are
@@ -16,6 +18,7 @@ input gives the same image ID.
 CONFIG.json holds the image's "config" section (User, Entrypoint, Env, ...).
 """
 import argparse
+import gzip
 import hashlib
 import io
 import json
@@ -33,6 +36,9 @@ def parse_args():
     p.add_argument("--layer", action="append", default=[])
     p.add_argument("--owner", action="append", default=[])
     p.add_argument("--created", default="1970-01-01T00:00:00Z")
+    p.add_argument("--arch", default="amd64")
+    p.add_argument("--oci-layout")
+    p.add_argument("--annotation", action="append", default=[])
     return p.parse_args()
 
 
@@ -93,6 +99,53 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+def write_oci_layout(a, config_bytes, layer_files):
+    """An OCI image layout: oci-layout, index.json, blobs/sha256/{config, gzip layers, manifest}."""
+    blobs = os.path.join(a.oci_layout, "blobs", "sha256")
+    os.makedirs(blobs, exist_ok=True)
+
+    def put(data):
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, digest), "wb") as fh:
+            fh.write(data)
+        return {"digest": "sha256:" + digest, "size": len(data)}
+
+    layers = []
+    for _, tmp in layer_files:
+        gz = os.path.join(blobs, "layer.tmp")
+        with open(tmp, "rb") as src, open(gz, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as out:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    out.write(chunk)
+        digest = sha256_file(gz)
+        os.replace(gz, os.path.join(blobs, digest))
+        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": "sha256:" + digest, "size": os.path.getsize(os.path.join(blobs, digest))})
+    annotations = dict(kv.split("=", 1) for kv in a.annotation)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config_bytes)},
+        "layers": layers,
+    }
+    if annotations:
+        manifest["annotations"] = annotations
+    m = put(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
+    ref = a.tag[0]  # NAME:TAG: podman load takes the name from here (a bare tag would be read as a name)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", **m,
+                       "platform": {"architecture": a.arch, "os": "linux"},
+                       "annotations": {"org.opencontainers.image.ref.name": ref}}],
+    }
+    with open(os.path.join(a.oci_layout, "index.json"), "w") as fh:
+        json.dump(index, fh, sort_keys=True, separators=(",", ":"))
+    with open(os.path.join(a.oci_layout, "oci-layout"), "w") as fh:
+        json.dump({"imageLayoutVersion": "1.0.0"}, fh)
+    print(f"OCI manifest {m['digest']} ({a.oci_layout})")
+
+
 def main():
     a = parse_args()
     rootfs = os.path.abspath(a.rootfs)
@@ -139,7 +192,7 @@ def main():
         history.append({"created": a.created, "created_by": f"sidecar-image/build.sh: {desc}"})
 
     config = {
-        "architecture": "amd64",
+        "architecture": a.arch,
         "os": "linux",
         "created": a.created,
         "config": image_config,
@@ -175,6 +228,8 @@ def main():
             repo, tag = t.rsplit(":", 1)
             repos.setdefault(repo, {})[tag] = image_id
         add_bytes(tar, "repositories", json.dumps(repos, separators=(",", ":")).encode())
+    if a.oci_layout:
+        write_oci_layout(a, config_bytes, layer_files)
     for _, tmp in layer_files:
         os.remove(tmp)
     os.rmdir(work)

@@ -11,11 +11,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -54,7 +52,11 @@ public final class AccessAlerts implements AccessListener {
     private final Clock clock;
     private final Map<String, Deque<Instant>> denials = bounded();
     private final Map<String, Rate> rates = bounded();
-    private final Set<String> seenPairs = new HashSet<>();
+    /**
+     * Pairs already reported, least recently read evicted first: a full set forgets its oldest pair (which may
+     * alert again) instead of going silent for every new pair.
+     */
+    private final Map<String, Boolean> seenPairs = bounded();
     private final Map<String, Instant> lastStaleAlert = bounded();
     private final Map<String, Instant> lastDenialAlert = bounded();
     private final Map<String, Integer> deniedSinceAlert = bounded();
@@ -88,7 +90,7 @@ public final class AccessAlerts implements AccessListener {
                         String identity = record.path("identity").asString(null);
                         String secret = record.path("secret").asString(null);
                         if (identity != null && secret != null) {
-                            seenPairs.add(identity + " " + secret);
+                            seenPairs.put(identity + " " + secret, Boolean.TRUE);
                         }
                     }
                 }
@@ -137,9 +139,11 @@ public final class AccessAlerts implements AccessListener {
     }
 
     private void allowed(AccessRecord record, Instant now) {
-        if (record.secret() != null && properties.firstRead()) {
+        // A read hands out a value: a watch, a refresh or a HEAD records no version and is not a first read.
+        if (record.secret() != null && properties.firstRead() && !record.versions().isEmpty()) {
             String pair = record.identity() + " " + record.secret();
-            if (seenPairs.size() < MAX_TRACKED && seenPairs.add(pair) && !now.isBefore(learnUntil)) {
+            // Learned during the warm-up, or before in the retained trail: remembered, not alerted.
+            if (seenPairs.put(pair, Boolean.TRUE) == null && !now.isBefore(learnUntil)) {
                 alerts.raise(Alert.of("first-read", now, record.identity(), record.secret(),
                         "first read of this secret by this identity: not in the retained audit trail, nor since "
                                 + "the broker started"));

@@ -12,45 +12,74 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One request's way through the access checks, collected so that exactly one audit record is written for it
- * whatever the outcome: allowed, denied, invalid, rate-limited, not found or unavailable.
+ * One request's way through the access checks. Exactly one audit record is written for it whatever the outcome,
+ * and it is written in two places only: {@link #allowed} when a controller hands out what it serves, and
+ * {@link AccessEdge} for everything else (a refusal raised with {@link #refuse}, any other error, a client that
+ * went away, a request that served nothing).
+ *
+ * <p>A request about several secrets (watch, config) has one attempt per secret ({@link #next()}); they share the
+ * request, and the edge records the request only when none of them was recorded.
  */
 public final class AccessAttempt {
 
-    private final AuditLog audit;
-    private final List<AccessListener> listeners;
-    private final String endpoint;
-    private final String requestId;
-    private final Instant time;
-    private final long startNanos;
+    /** What the attempts of one request share. */
+    private static final class Request {
+        final AuditLog audit;
+        final List<AccessListener> listeners;
+        final String requestId;
+        final Instant time;
+        final boolean head;
+        final long startNanos = System.nanoTime();
+        String endpoint;
+        int recorded;
+        /** The attempt of the secret being worked on; an error without audit facts belongs to it. */
+        AccessAttempt current;
+
+        Request(AuditLog audit, List<AccessListener> listeners, String endpoint, String requestId, Instant time,
+                boolean head) {
+            this.audit = audit;
+            this.listeners = listeners;
+            this.endpoint = endpoint;
+            this.requestId = requestId;
+            this.time = time;
+            this.head = head;
+        }
+    }
+
+    private final Request request;
     private WorkloadIdentity identity;
+    private String claimedIdentity;
     private SecretName name;
     private List<Stage> stages = List.of();
     private String rule;
+    private boolean admitted;
     private boolean recorded;
 
-    AccessAttempt(AuditLog audit, List<AccessListener> listeners, String endpoint, String requestId, Instant time) {
-        this.audit = audit;
-        this.listeners = listeners;
-        this.endpoint = endpoint;
-        this.requestId = requestId;
-        this.time = time;
-        this.startNanos = System.nanoTime();
+    AccessAttempt(AuditLog audit, List<AccessListener> listeners, String endpoint, String requestId, Instant time,
+            boolean head) {
+        this.request = new Request(audit, listeners, endpoint, requestId, time, head);
+        this.request.current = this;
+    }
+
+    private AccessAttempt(Request request) {
+        this.request = request;
     }
 
     /** A new attempt for another secret of the same request: same caller, same request id, own audit record. */
     public AccessAttempt next() {
-        AccessAttempt next = new AccessAttempt(audit, listeners, endpoint, requestId, time);
+        AccessAttempt next = new AccessAttempt(request);
         next.identity = identity;
+        next.admitted = admitted;
+        request.current = next;
         return next;
     }
 
     public String requestId() {
-        return requestId;
+        return request.requestId;
     }
 
     public String endpoint() {
-        return endpoint;
+        return request.endpoint;
     }
 
     public WorkloadIdentity identity() {
@@ -61,8 +90,26 @@ public final class AccessAttempt {
         return name;
     }
 
+    void endpoint(String endpoint) {
+        request.endpoint = endpoint;
+    }
+
     void identity(WorkloadIdentity identity) {
         this.identity = identity;
+    }
+
+    /** The identity an untrusted certificate claims: recorded on its denial so it counts toward alerts. */
+    void claimedIdentity(String claimed) {
+        this.claimedIdentity = claimed;
+    }
+
+    /** Marks that the identity and rate-limit checks passed; {@link AccessEdge} refuses to serve otherwise. */
+    void admitted() {
+        this.admitted = true;
+    }
+
+    boolean isAdmitted() {
+        return admitted;
     }
 
     void name(SecretName name) {
@@ -78,16 +125,36 @@ public final class AccessAttempt {
         return rule;
     }
 
-    /** Records a refusal and returns the exception to answer with. */
-    public ApiException refuse(Decision decision, String rule, String reason, ApiException answer) {
-        record(decision, rule, reason, Map.of(), null);
-        return answer;
+    /** The attempt of the secret this request worked on last (this one for a one-secret request). */
+    AccessAttempt current() {
+        return request.current;
     }
 
-    /** Records an allowed access with the versions served and where they came from. */
+    /** Whether any attempt of this request has been recorded. */
+    boolean requestRecorded() {
+        return request.recorded > 0;
+    }
+
+    /**
+     * Marks {@code answer} as this attempt's refusal; {@link AccessEdge} records it when it answers, so a refusal
+     * is recorded once even if a caller catches and rethrows it.
+     */
+    public ApiException refuse(Decision decision, String rule, String reason, ApiException answer) {
+        return answer.audited(this, decision, rule, reason);
+    }
+
+    /**
+     * Records an allowed access with the versions served and where they came from. Call it with exactly what
+     * the response hands out, right before writing it: a HEAD request is recorded with no version, because it
+     * receives none.
+     */
     public void allowed(Map<String, String> versions, String source, List<Stage> served) {
         this.stages = List.copyOf(served);
-        record(Decision.ALLOW, rule, "granted", versions, source);
+        if (request.head) {
+            record(Decision.ALLOW, rule, "granted; HEAD, so no value was sent", Map.of(), source);
+        } else {
+            record(Decision.ALLOW, rule, "granted", versions, source);
+        }
     }
 
     /**
@@ -99,18 +166,31 @@ public final class AccessAttempt {
         allowed(versions, source, served);
     }
 
-    private void record(Decision decision, String rule, String reason, Map<String, String> versions,
-            String source) {
+    /**
+     * Marks the request as recorded by its own kind of record (a Stripe call writes one {@code stripe-call}
+     * record for whatever ends it), so the edge adds no access record of its own.
+     */
+    public void recordedElsewhere() {
+        if (!recorded) {
+            recorded = true;
+            request.recorded++;
+        }
+    }
+
+    /** Records the outcome the edge decided. Does nothing when this attempt is already recorded. */
+    void record(Decision decision, String rule, String reason, Map<String, String> versions, String source) {
         if (recorded) {
             return;
         }
         recorded = true;
-        long micros = (System.nanoTime() - startNanos) / 1000;
-        AccessRecord record = new AccessRecord(time, requestId, endpoint,
-                identity == null ? null : identity.text(), name == null ? null : name.value(),
-                stages.stream().map(Stage::id).toList(), decision, rule, reason, versions, source, micros);
-        audit.access(record);
-        for (AccessListener listener : listeners) {
+        request.recorded++;
+        long micros = (System.nanoTime() - request.startNanos) / 1000;
+        String who = identity != null ? identity.text() : claimedIdentity;
+        AccessRecord record = new AccessRecord(request.time, request.requestId, request.endpoint, who,
+                name == null ? null : name.value(), stages.stream().map(Stage::id).toList(), decision, rule, reason,
+                versions, source, micros);
+        request.audit.access(record);
+        for (AccessListener listener : request.listeners) {
             listener.onAccess(record);
         }
     }

@@ -46,11 +46,13 @@ public class AccessControl {
      * @throws ApiException 403 without a verified identity, 429 over the rate limit (both audited)
      */
     public AccessAttempt begin(ServerWebExchange exchange, String endpoint) {
-        AccessAttempt attempt = new AccessAttempt(audit, listeners, endpoint, RequestIds.of(exchange), clock.instant());
+        AccessAttempt attempt = AccessEdge.attempt(exchange, audit, listeners, clock);
+        attempt.endpoint(endpoint);
         WorkloadIdentity identity = WorkloadIdentities.from(exchange).orElse(null);
         if (identity == null) {
             String untrusted = WorkloadIdentities.refusal(exchange).orElse(null);
             if (untrusted != null) {
+                WorkloadIdentities.claimed(exchange).ifPresent(attempt::claimedIdentity);
                 throw attempt.refuse(Decision.DENY, "untrusted-certificate", untrusted,
                         ApiException.forbidden("the client certificate of this connection is no longer trusted (its "
                                 + "CA left the broker's trust bundle, or it expired); reconnect with a current "
@@ -69,6 +71,7 @@ public class AccessControl {
                             : " is over the rate limit its policy sets; slow down or ask the security team to raise "
                                     + "rateLimit"), rateLimiter.retryAfter(identity)));
         }
+        attempt.admitted();
         return attempt;
     }
 
@@ -119,6 +122,20 @@ public class AccessControl {
         }
         attempt.stages(granted, rule);
         return granted;
+    }
+
+    /**
+     * Whether the current policy still grants the caller some stage of {@code name}: a long-lived response
+     * (a watch stream) asks again while it runs, so a withdrawn grant reaches it.
+     */
+    public boolean stillGranted(WorkloadIdentity identity, SecretName name) {
+        PolicySet policy = policies.current();
+        for (Stage stage : Stage.values()) {
+            if (policy.decide(identity, name, stage).allowed()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The current policy snapshot, for endpoints that list what a workload may read. */

@@ -79,10 +79,12 @@ public class AgentController {
             return reader.read(attempt, name, granted).flatMap(served -> {
                 EncryptedVersion version = pick(served, fixedStage, versionId);
                 if (version == null) {
-                    return Mono.error(ApiException.notFound("no version of " + name + " matches "
-                            + (versionId != null ? "versionId " + versionId : "the stage asked for")
-                            + (fixedStage == Stage.PREVIOUS ? " inside the grace window" : "")));
+                    return Mono.error(attempt.refuse(Decision.NOT_FOUND, attempt.rule(), "no granted version matches",
+                            ApiException.notFound("no version of " + name + " matches "
+                                    + (versionId != null ? "versionId " + versionId : "the stage asked for")
+                                    + (fixedStage == Stage.PREVIOUS ? " inside the grace window" : ""))));
                 }
+                served.recordAllowed(attempt, version);
                 return write(exchange, served, version, version == served.current() ? "AWSCURRENT" : "AWSPREVIOUS");
             });
         });
@@ -113,8 +115,9 @@ public class AgentController {
         byte[] body;
         try {
             json.beginObject()
-                    .string("ARN", "arn:keybroker:secretsmanager:" + served.location().backend().backend() + ":"
-                            + served.location().backend().path())
+                    // The logical name only: the backend and its path are the broker's business, not the caller's.
+                    .string("ARN", "arn:keybroker:secretsmanager:" + reader.environment() + ":keybroker:secret:"
+                            + name)
                     .string("Name", name)
                     .string("VersionId", version.version());
             cipher.withPlaintext(version, plaintext -> {

@@ -95,10 +95,16 @@ public class ConfigServerController {
                     .map(pattern -> SecretName.parse(pattern.text()))
                     .distinct().sorted().toList();
             return Flux.fromIterable(names)
-                    .concatMap(name -> read(attempt.next(), name))
+                    .concatMap(name -> {
+                        AccessAttempt each = attempt.next();
+                        return read(each, name).map(served -> new Read(each, served));
+                    })
                     .collectList()
-                    .flatMap(served -> write(exchange, application, profile, label, served));
+                    .flatMap(reads -> write(exchange, attempt, application, profile, label, reads));
         });
+    }
+
+    private record Read(AccessAttempt attempt, SecretReader.Served served) {
     }
 
     private Mono<SecretReader.Served> read(AccessAttempt attempt, SecretName name) {
@@ -109,11 +115,33 @@ public class ConfigServerController {
                         : Mono.error(ex));
     }
 
-    private Mono<Void> write(ServerWebExchange exchange, String application, String profile, String label,
-            List<SecretReader.Served> served) {
-        // Sorted by property name so the document is stable.
-        TreeMap<String, SecretReader.Served> byProperty = new TreeMap<>();
-        served.forEach(s -> byProperty.put(s.location().propertyName(), s));
+    private Mono<Void> write(ServerWebExchange exchange, AccessAttempt request, String application, String profile,
+            String label, List<Read> reads) {
+        // Every key the document would carry, with the secret it comes from: a key is emitted once, or the
+        // request is refused (two names whose property names collide, e.g. a/b and a.b, or x and x/previous).
+        TreeMap<String, Read> byKey = new TreeMap<>();
+        TreeMap<String, EncryptedVersion> values = new TreeMap<>();
+        for (Read read : reads) {
+            SecretReader.Served s = read.served();
+            String property = s.location().propertyName();
+            for (var entry : new Object[][] {{property, s.current()}, {property + ".previous", s.previous()}}) {
+                if (entry[1] == null) {
+                    continue;
+                }
+                String key = (String) entry[0];
+                Read other = byKey.putIfAbsent(key, read);
+                if (other != null) {
+                    throw request.refuse(Decision.ERROR, "property-collision", "two secrets map to property " + key,
+                            new ApiException(HttpStatus.CONFLICT, "Conflicting property names",
+                                    other.served().location().name() + " and " + s.location().name() + " both map "
+                                            + "to the property " + key + "; ask an operator to give one of them "
+                                            + "another name with keybroker.mappings[].property"));
+                }
+                values.put(key, (EncryptedVersion) entry[1]);
+            }
+        }
+        reads.forEach(read -> read.served().recordAllowed(read.attempt(), read.served().current(),
+                read.served().previous()));
         SecretJsonWriter json = new SecretJsonWriter(512);
         byte[] body;
         try {
@@ -126,14 +154,7 @@ public class ConfigServerController {
             }
             json.nullValue("version").nullValue("state").beginArray("propertySources");
             json.beginObject().string("name", "keybroker:" + locator.environment()).beginObject("source");
-            byProperty.forEach((property, s) -> {
-                if (s.current() != null) {
-                    value(json, property, s.current());
-                }
-                if (s.previous() != null) {
-                    value(json, property + ".previous", s.previous());
-                }
-            });
+            values.forEach((key, version) -> value(json, key, version));
             json.endObject().endObject().endArray().endObject();
             body = json.toByteArray();
         } finally {

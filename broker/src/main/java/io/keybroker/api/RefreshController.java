@@ -3,6 +3,7 @@ package io.keybroker.api;
 import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretLocation;
+import io.keybroker.cache.CacheHit;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.SecretUnavailableException;
@@ -32,6 +33,8 @@ import reactor.core.publisher.Mono;
  */
 @RestController
 public class RefreshController {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RefreshController.class);
 
     private static final String SUFFIX = "/refresh";
     private static final int MAX_TRACKED = 10_000;
@@ -78,20 +81,13 @@ public class RefreshController {
                                 + " ago; the broker already has what the backend has", wait));
             }
             return cache.refresh(location.backend())
-                    .switchIfEmpty(Mono.error(() -> attempt.refuse(Decision.NOT_FOUND, attempt.rule(),
-                            "the backend has no such secret", ApiException.notFound(name + " is granted but the "
-                                    + "backend has no secret at " + location.backend().path()))))
-                    .onErrorMap(SecretUnavailableException.class, ex -> attempt.refuse(Decision.UNAVAILABLE,
-                            attempt.rule(), "backend unavailable", ApiException.unavailable(ex.getMessage(),
-                                    ex.retryAfter())))
+                    .switchIfEmpty(Mono.error(() -> SecretReader.absent(attempt, name)))
+                    .onErrorResume(SecretUnavailableException.class, failed -> stillServed(attempt, name, location,
+                            failed))
                     .map(hit -> {
                         CachedSecret secret = hit.secret();
-                        Map<String, String> versions = new LinkedHashMap<>();
-                        versions.put("current", secret.current().version());
-                        if (secret.previous() != null) {
-                            versions.put("previous", secret.previous().version());
-                        }
-                        attempt.allowed(versions, "backend", granted);
+                        // A refresh hands out no value, so its record names no version as served.
+                        attempt.allowed(Map.of(), "backend", granted);
                         Map<String, Object> body = new LinkedHashMap<>();
                         body.put("name", name.value());
                         body.put("currentVersion", secret.current().version());
@@ -101,6 +97,24 @@ public class RefreshController {
                                 .header("Cache-Control", "no-store").body(body);
                     });
         });
+    }
+
+    /**
+     * The backend could not be re-read. When the cache still serves a copy, say so instead of claiming there is
+     * none: the refresh failed, GET still answers with the cached versions.
+     */
+    private Mono<CacheHit> stillServed(AccessAttempt attempt, SecretName name, SecretLocation location,
+            SecretUnavailableException failed) {
+        log.warn("request {}: refresh of {} failed: {}", attempt.requestId(), name, failed.getMessage());
+        return cache.get(location.backend())
+                .onErrorResume(ex -> Mono.empty())
+                .flatMap(hit -> Mono.<CacheHit>error(attempt.refuse(Decision.UNAVAILABLE, attempt.rule(),
+                        "backend unavailable for the refresh; cached copy still served",
+                        ApiException.unavailable(name + " could not be re-read from its backend now; GET still "
+                                + "serves the cached copy (current version " + hit.secret().current().version()
+                                + "). Retry the refresh after the Retry-After delay; the broker log has the cause "
+                                + "under request " + attempt.requestId(), failed.retryAfter()))))
+                .switchIfEmpty(Mono.error(failed));
     }
 
     /** Zero when a refresh may run now (and records it), else how long until one may. */

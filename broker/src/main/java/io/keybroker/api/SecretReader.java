@@ -1,14 +1,12 @@
 package io.keybroker.api;
 
 import io.keybroker.audit.AccessRecord.Decision;
-import io.keybroker.backend.SecretFormatException;
 import io.keybroker.backend.SecretLocation;
 import io.keybroker.backend.SecretLocator;
 import io.keybroker.cache.CacheHit;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCache;
-import io.keybroker.cache.SecretUnavailableException;
 import io.keybroker.rotation.RotationProperties;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
@@ -19,17 +17,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.springframework.http.HttpStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
- * Reads a granted secret through the cache for any endpoint, applies the grace window, and audits the outcome:
- * 404 for a granted name the backend lacks, 503 with {@code Retry-After} when the backend fails and no usable
- * cached copy is left, and the allow record with the versions served. The endpoints only render.
+ * Reads a granted secret through the cache for any endpoint and applies the grace window. Failures travel as
+ * exceptions to {@link AccessEdge}, which maps and audits them ({@link Outcomes}): 404 for a granted name the
+ * backend lacks, 503 with {@code Retry-After} when the backend fails and no usable cached copy is left, 502 for
+ * a stored value that cannot be served. The endpoint records what it finally hands out
+ * ({@link Served#recordAllowed}), so nothing that is not sent is recorded as served.
  */
 @Component
 public class SecretReader {
+
+    private static final Logger log = LoggerFactory.getLogger(SecretReader.class);
 
     private final SecretLocator locator;
     private final SecretCache cache;
@@ -55,8 +58,37 @@ public class SecretReader {
      */
     public record Served(SecretLocation location, CachedSecret secret, EncryptedVersion current,
             EncryptedVersion previous, String source) {
+
+        /** Records an allow for exactly the versions given (those the response hands out). */
+        public void recordAllowed(AccessAttempt attempt, EncryptedVersion... sent) {
+            Map<String, String> versions = new LinkedHashMap<>();
+            List<Stage> stages = new ArrayList<>();
+            for (EncryptedVersion version : sent) {
+                if (version == null) {
+                    continue;
+                }
+                Stage stage = version == current ? Stage.CURRENT : Stage.PREVIOUS;
+                versions.put(stage.id(), version.version());
+                stages.add(stage);
+            }
+            attempt.allowed(versions, source, stages);
+        }
     }
 
+    /** The 404 of a granted name the backend lacks: the one wording, without the backend path. */
+    static ApiException absent(AccessAttempt attempt, SecretName name) {
+        return attempt.refuse(Decision.NOT_FOUND, attempt.rule(), "the backend has no such secret",
+                ApiException.notFound(name + " is granted but does not exist in the backend; create it there, or "
+                        + "have an operator check keybroker.mappings (the broker log names the location under "
+                        + "request " + attempt.requestId() + ")"));
+    }
+
+    /** The environment this broker serves, for answers that name a secret the way its protocol expects. */
+    public String environment() {
+        return locator.environment();
+    }
+
+    /** @throws io.keybroker.backend.AliasedNameException when another logical name owns the location */
     public SecretLocation locate(SecretName name) {
         return locator.locate(name);
     }
@@ -64,16 +96,11 @@ public class SecretReader {
     public Mono<Served> read(AccessAttempt attempt, SecretName name, List<Stage> granted) {
         SecretLocation location = locator.locate(name);
         return cache.get(location.backend())
-                .switchIfEmpty(Mono.error(() -> attempt.refuse(Decision.NOT_FOUND, attempt.rule(),
-                        "the backend has no such secret", ApiException.notFound(name + " is granted but "
-                                + location.backend().backend() + " has no secret at " + location.backend().path()
-                                + "; create it there, or fix keybroker.mappings"))))
-                .onErrorMap(SecretUnavailableException.class, ex -> attempt.refuse(Decision.UNAVAILABLE,
-                        attempt.rule(), "backend unavailable, no usable cached copy",
-                        ApiException.unavailable(ex.getMessage(), ex.retryAfter())))
-                .onErrorMap(SecretFormatException.class, ex -> attempt.refuse(Decision.UNAVAILABLE, attempt.rule(),
-                        "stored value cannot be served as configured", new ApiException(HttpStatus.BAD_GATEWAY,
-                                "Unusable secret", ex.getMessage())))
+                .switchIfEmpty(Mono.error(() -> {
+                    log.info("request {}: {} is granted but {} has none", attempt.requestId(), name,
+                            location.backend());
+                    return absent(attempt, name);
+                }))
                 .flatMap(hit -> serve(attempt, location, hit, granted));
     }
 
@@ -88,18 +115,7 @@ public class SecretReader {
                             + " has no previous version inside the grace window of " + gracePeriod
                             + ", and the policy grants only the previous stage")));
         }
-        Map<String, String> versions = new LinkedHashMap<>();
-        List<Stage> served = new ArrayList<>();
-        if (current != null) {
-            versions.put("current", current.version());
-            served.add(Stage.CURRENT);
-        }
-        if (previous != null) {
-            versions.put("previous", previous.version());
-            served.add(Stage.PREVIOUS);
-        }
         String source = hit.source().name().toLowerCase(Locale.ROOT);
-        attempt.allowed(versions, source, served);
         return Mono.just(new Served(location, secret, current, previous, source));
     }
 }

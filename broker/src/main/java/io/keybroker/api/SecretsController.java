@@ -40,7 +40,10 @@ public class SecretsController {
             AccessAttempt attempt = access.begin(exchange, "v1");
             SecretName name = access.name(attempt, rawName(exchange));
             List<Stage> granted = access.authorize(attempt, name, EnumSet.allOf(Stage.class));
-            return reader.read(attempt, name, granted).flatMap(served -> write(exchange, served));
+            return reader.read(attempt, name, granted).flatMap(served -> {
+                served.recordAllowed(attempt, served.current(), served.previous());
+                return write(exchange, served);
+            });
         });
     }
 

@@ -29,7 +29,11 @@ public record AccessRecord(Instant time, String requestId, String endpoint, Stri
     /** The outcome of one request. */
     public enum Decision {
         ALLOW("allow"), DENY("deny"), INVALID("invalid"), NOT_FOUND("not-found"), UNAVAILABLE("unavailable"),
-        RATE_LIMITED("rate-limited");
+        RATE_LIMITED("rate-limited"),
+        /** The broker failed to answer (a 500): nothing was served. */
+        ERROR("error"),
+        /** The client closed the connection before an answer was decided: nothing was served. */
+        CANCELLED("cancelled");
 
         private final String id;
 

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.springframework.boot.EnvironmentPostProcessor;
 import org.springframework.boot.SpringApplication;
@@ -40,11 +41,16 @@ public class DevModeEnvironmentPostProcessor implements EnvironmentPostProcessor
         if (!Boolean.parseBoolean(environment.getProperty("keybroker.dev", "false"))) {
             return;
         }
-        String address = environment.getProperty("keybroker.listen.address", "127.0.0.1");
-        if (!isLoopback(address)) {
-            throw new ConfigurationProblemException("keybroker.dev=true refuses keybroker.listen.address=" + address
-                    + ": development certificates and example secrets must stay on loopback; remove the address "
-                    + "or turn development mode off");
+        // The addresses the servers will really bind, whichever property set them: server.address and
+        // management.server.address can be given directly and override the keybroker.* ones they default to.
+        for (String property : List.of("keybroker.listen.address", "server.address", "keybroker.management.address",
+                "management.server.address")) {
+            String address = environment.getProperty(property, "127.0.0.1");
+            if (!isLoopback(address)) {
+                throw new ConfigurationProblemException("keybroker.dev=true refuses " + property + "=" + address
+                        + ": development certificates and example secrets must stay on loopback; remove the "
+                        + "address or turn development mode off");
+            }
         }
         Path dir = Path.of(environment.getProperty("keybroker.dev-dir", "keybroker-dev")).toAbsolutePath().normalize();
         try {

@@ -41,6 +41,18 @@ public final class SpiffeCertificates {
     }
 
     /**
+     * The identity an untrusted chain claims, for the audit record and alerts of its refusal: never an
+     * authorisation, because nothing vouches for it. Empty when the chain names no usable identity.
+     */
+    public static java.util.Optional<String> claimed(X509Certificate[] chain, boolean allowSubjectCn) {
+        try {
+            return java.util.Optional.of(identify(chain, allowSubjectCn).text());
+        } catch (CertificateException | RuntimeException ex) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
      * Extracts the identity of a client certificate chain whose path has already been validated.
      * @throws CertificateException naming the rule the certificate breaks
      */

@@ -34,6 +34,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
 
     private static final String IDENTITY = WorkloadIdentities.class.getName() + ".identity";
     private static final String REFUSAL = WorkloadIdentities.class.getName() + ".refusal";
+    private static final String CLAIMED = WorkloadIdentities.class.getName() + ".claimed";
     private static final String VERDICT = "io.keybroker.identity.verdict";
     /** How long a refusal is kept before the chain is checked again (its trust may be restored by a reload). */
     private static final Duration REFUSAL_KEPT = Duration.ofSeconds(30);
@@ -45,7 +46,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
 
     /** What the last check of a session's chain found, against which trust snapshot, and until when it holds. */
     private record Verdict(ClientTrust.Snapshot trust, Instant validUntil, WorkloadIdentity identity,
-            String refusal) {
+            String refusal, String claimed) {
     }
 
     public WorkloadIdentities(ClientTrust trust, boolean allowSubjectCn, Clock clock) {
@@ -67,6 +68,29 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         return Optional.ofNullable(exchange.getAttribute(REFUSAL));
     }
 
+    /**
+     * The identity a no-longer-trusted certificate claims (unverified), so its denials are recorded under it
+     * and count toward denial alerts; empty when there is none.
+     */
+    public static Optional<String> claimed(ServerWebExchange exchange) {
+        return Optional.ofNullable(exchange.getAttribute(CLAIMED));
+    }
+
+    /**
+     * For a long-lived response (a watch stream): why the identity the request started with is no longer
+     * trusted (its certificate expired, or its CA left the trust bundle), or empty while it still is. Cheap to
+     * call often: the verdict is kept on the TLS session until the trust bundle changes or the chain expires.
+     */
+    public Optional<String> revocation(ServerWebExchange exchange) {
+        SslInfo ssl = exchange.getRequest().getSslInfo();
+        X509Certificate[] peer = ssl == null ? null : ssl.getPeerCertificates();
+        if (peer == null || peer.length == 0) {
+            return Optional.of("the connection carries no client certificate");
+        }
+        Verdict verdict = verdict(exchange, peer);
+        return verdict.identity() != null ? Optional.empty() : Optional.of(verdict.refusal());
+    }
+
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         SslInfo ssl = exchange.getRequest().getSslInfo();
@@ -77,6 +101,9 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
                 exchange.getAttributes().put(IDENTITY, verdict.identity());
             } else {
                 exchange.getAttributes().put(REFUSAL, verdict.refusal());
+                if (verdict.claimed() != null) {
+                    exchange.getAttributes().put(CLAIMED, verdict.claimed());
+                }
             }
         }
         return chain.filter(exchange);
@@ -106,11 +133,11 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
                 Instant notAfter = certificate.getNotAfter().toInstant();
                 until = notAfter.isBefore(until) ? notAfter : until;
             }
-            return new Verdict(inForce, until, identity, null);
+            return new Verdict(inForce, until, identity, null, null);
         } catch (CertificateException ex) {
             return new Verdict(inForce, now.plus(REFUSAL_KEPT), null, "the client certificate of this TLS session "
                     + "no longer passes the trust check (its CA left the trust bundle, or it expired): "
-                    + bounded(ex.getMessage()));
+                    + bounded(ex.getMessage()), SpiffeCertificates.claimed(peer, allowSubjectCn).orElse(null));
         }
     }
 

@@ -87,13 +87,25 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material) throws GeneralSecurityException {
+    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry) {
+        return new ConnectionLimits(listen, registry);
+    }
+
+    @Bean
+    HandshakeRefusals handshakeRefusals(io.keybroker.audit.AuditLog audit,
+            List<io.keybroker.audit.AccessListener> listeners, Clock clock, TlsProperties tls) {
+        return new HandshakeRefusals(audit, listeners, clock, tls.allowSubjectCn());
+    }
+
+    @Bean
+    NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
+            ConnectionLimits limits, HandshakeRefusals refusals) throws GeneralSecurityException {
         // Netty's JdkSslContext around our own SSLContext, not SslContextBuilder: the builder's server context
         // probes, in a static initialiser, whether it can wrap trust managers by parsing a built-in key with
         // BouncyCastle, which registers BouncyCastle's whole JCA provider (signed jars, so none of it comes from
         // the AOT cache): about 0.3 s of a 2-core start, for a wrapper that only improves client-side messages.
         SSLContext sslContext = SSLContext.getInstance("TLS");
-        sslContext.init(new KeyManager[] {material.keyManager()}, new TrustManager[] {material.trustManager()},
+        sslContext.init(new KeyManager[] {material.keyManager()}, new TrustManager[] {material.trustManager(refusals)},
                 null);
         SslContext context = new JdkSslContext(sslContext, false, CIPHERS, SupportedCipherSuiteFilter.INSTANCE,
                 ApplicationProtocolConfig.DISABLED, ClientAuth.REQUIRE, new String[] {"TLSv1.3", "TLSv1.2"}, false);
@@ -102,6 +114,13 @@ public class ListenerConfiguration {
                 TlsNamedGroups.describe(groups));
         return server -> server
                 .childOption(ChannelOption.ALLOCATOR, WipingByteBufAllocator.INSTANCE)
+                .idleTimeout(listen.idleTimeout())
+                .readTimeout(listen.readTimeout())
+                .requestTimeout(listen.readTimeout())
+                .doOnChannelInit((observer, channel, remote) -> {
+                    limits.onChannelInit(observer, channel, remote);
+                    refusals.onChannelInit(observer, channel, remote);
+                })
                 .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
                         .handlerConfigurator(handler -> groups.ifPresent(g -> TlsNamedGroups.apply(handler.engine(),
                                 g))));

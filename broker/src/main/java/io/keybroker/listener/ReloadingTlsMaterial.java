@@ -144,7 +144,16 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
     }
 
     public X509ExtendedTrustManager trustManager() {
-        return new TrustManager();
+        return new TrustManager((engine, chain, why) -> { });
+    }
+
+    /** A trust manager that tells {@code refusals} about every chain it refuses. */
+    public X509ExtendedTrustManager trustManager(HandshakeRefusals refusals) {
+        return new TrustManager(refusals::noted);
+    }
+
+    private interface RefusalObserver {
+        void refused(SSLEngine engine, X509Certificate[] chain, CertificateException why);
     }
 
     private X509ExtendedKeyManager keys() {
@@ -195,24 +204,45 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
 
     private final class TrustManager extends X509ExtendedTrustManager {
 
+        private final RefusalObserver refusals;
+
+        TrustManager(RefusalObserver refusals) {
+            this.refusals = refusals;
+        }
+
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
                 throws CertificateException {
-            trust().checkClientTrusted(chain, authType, socket);
-            SpiffeCertificates.identify(chain, allowSubjectCn);
+            try {
+                trust().checkClientTrusted(chain, authType, socket);
+                SpiffeCertificates.identify(chain, allowSubjectCn);
+            } catch (CertificateException ex) {
+                refusals.refused(null, chain, ex);
+                throw ex;
+            }
         }
 
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
                 throws CertificateException {
-            trust().checkClientTrusted(chain, authType, engine);
-            SpiffeCertificates.identify(chain, allowSubjectCn);
+            try {
+                trust().checkClientTrusted(chain, authType, engine);
+                SpiffeCertificates.identify(chain, allowSubjectCn);
+            } catch (CertificateException ex) {
+                refusals.refused(engine, chain, ex);
+                throw ex;
+            }
         }
 
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            trust().checkClientTrusted(chain, authType);
-            SpiffeCertificates.identify(chain, allowSubjectCn);
+            try {
+                trust().checkClientTrusted(chain, authType);
+                SpiffeCertificates.identify(chain, allowSubjectCn);
+            } catch (CertificateException ex) {
+                refusals.refused(null, chain, ex);
+                throw ex;
+            }
         }
 
         @Override

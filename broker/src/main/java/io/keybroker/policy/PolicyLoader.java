@@ -46,6 +46,35 @@ public final class PolicyLoader {
     }
 
     /**
+     * A Kubernetes volume holds only links into {@code ..data}; a plain directory with a {@code ..data} entry
+     * would have its visible files silently replaced by that hidden generation. The broker and
+     * {@code policy check} share this rule, so they agree on which files are in force, and say so.
+     */
+    private static void requireOnlyLinksIntoData(Path dir) throws IOException {
+        List<String> shadowed = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.startsWith(".")) {
+                    continue;
+                }
+                if (!Files.isSymbolicLink(entry)
+                        || !Files.readSymbolicLink(entry).startsWith(Path.of(KUBERNETES_DATA_LINK))) {
+                    shadowed.add(name);
+                }
+            }
+        }
+        if (!shadowed.isEmpty()) {
+            shadowed.sort(null);
+            throw directoryProblem(dir + " holds a hidden " + KUBERNETES_DATA_LINK + " entry, which makes the broker "
+                    + "read the files " + KUBERNETES_DATA_LINK + " points at instead of the visible ones, but also "
+                    + shadowed + ", which are not links into it; which files are in force would be ambiguous, so "
+                    + "nothing is loaded: remove " + KUBERNETES_DATA_LINK + " from a plain directory, or mount the "
+                    + "policy as a ConfigMap volume");
+        }
+    }
+
+    /**
      * Reads the directory's policy files without parsing them, so that the watcher can tell by the digest whether
      * anything changed.
      * @throws InvalidPolicyException when the directory itself cannot be read
@@ -64,6 +93,7 @@ public final class PolicyLoader {
         Path data = dir.resolve(KUBERNETES_DATA_LINK);
         try {
             if (Files.isDirectory(data)) {
+                requireOnlyLinksIntoData(dir);
                 base = data.toRealPath();
             }
         } catch (IOException ex) {

@@ -132,6 +132,8 @@ public class StripeProxyController {
             String path = request.getPath().pathWithinApplication().value().substring(PREFIX.length());
             StripeCallRecord record = new StripeCallRecord(audit, metrics, clock.instant(), attempt.requestId(),
                     attempt.identity().text(), method, path);
+            // The stripe-call record is this request's one record, whatever ends it.
+            attempt.recordedElsewhere();
             if (!PATH.matcher(path).matches() || hasDotSegment(path)) {
                 throw refuse(record, "invalid", "invalid Stripe path", ApiException.badRequest("the path after "
                         + "/stripe must be a Stripe API path such as /v1/payment_intents: segments of letters, "

@@ -138,4 +138,23 @@ class AccessAlertsTests {
                 assertThat(counter.getId().getTag("kind")).isEqualTo("first-read"));
         assertThat(count("first-read")).isEqualTo(1);
     }
+
+    @Test
+    void shouldKeepRaisingFirstReadAfterMoreThanTheTrackedPairsWereSeen() {
+        for (int i = 0; i < AccessAlerts.MAX_TRACKED + 10; i++) {
+            alerts.onAccess(record(CHECKOUT, "stripe/flood-" + i, Decision.ALLOW, "cache"));
+        }
+        double before = count("first-read");
+        alerts.onAccess(record(CHECKOUT, "stripe/secret-key", Decision.ALLOW, "cache"));
+        assertThat(count("first-read")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void shouldNotCountAWatchThatServesNoValueAsAFirstRead() {
+        alerts.onAccess(new AccessRecord(clock.instant(), "r", "watch", CHECKOUT, "stripe/watched", List.of(),
+                Decision.ALLOW, "rule", "granted", Map.of(), null, 100));
+        assertThat(count("first-read")).isZero();
+        alerts.onAccess(record(CHECKOUT, "stripe/watched", Decision.ALLOW, "cache"));
+        assertThat(count("first-read")).isEqualTo(1);
+    }
 }

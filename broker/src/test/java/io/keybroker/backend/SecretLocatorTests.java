@@ -6,9 +6,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.config.KeybrokerProperties.MappingProperties;
 import io.keybroker.secret.SecretName;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 class SecretLocatorTests {
 
@@ -61,5 +71,98 @@ class SecretLocatorTests {
                 .hasMessageContaining("keybroker.backend 'consul'")
                 .hasMessageContaining("keybroker.mappings[0]: set exactly one")
                 .hasMessageContaining("keybroker.mappings[1].prefix");
+    }
+
+    @Test
+    void shouldRefuseTheDefaultNameThatReachesAFieldMappingsLocationAsTheWholeJson() {
+        // The alias the first docs example made: stripe/webhooks read the whole KV entry whose one field the
+        // mapping gives to stripe/webhook-secret.
+        SecretLocator locator = SecretLocator.from(props("prod", "vault",
+                new MappingProperties("stripe/webhook-secret", null, "vault", "{environment}/stripe/webhooks",
+                        "signing_secret", null)));
+        assertThat(locator.locate(SecretName.parse("stripe/webhook-secret")).backend())
+                .isEqualTo(new BackendLocation("vault", "prod/stripe/webhooks", "signing_secret"));
+        assertThatThrownBy(() -> locator.locate(SecretName.parse("stripe/webhooks")))
+                .isInstanceOf(AliasedNameException.class)
+                .satisfies(ex -> assertThat(((AliasedNameException) ex).owners())
+                        .containsExactly(SecretName.parse("stripe/webhook-secret")));
+        assertThat(locator.overlaps()).singleElement().satisfies(overlap -> {
+            assertThat(overlap.explicit()).isFalse();
+            assertThat(overlap.other()).isEqualTo(SecretName.parse("stripe/webhooks"));
+            assertThat(overlap.describe()).contains("keybroker.mappings[0]", "the default mapping");
+        });
+    }
+
+    @Test
+    void shouldRefuseTheDefaultNameThatReachesAPrefixMappingsLocationUnderAnotherPrefix() {
+        SecretLocator locator = SecretLocator.from(props("prod", "aws",
+                new MappingProperties(null, "stripe/restricted", null, "{environment}/payments/{rest}", null, null)));
+        assertThat(locator.locate(SecretName.parse("stripe/restricted/reporting")).backend().path())
+                .isEqualTo("prod/payments/reporting");
+        assertThatThrownBy(() -> locator.locate(SecretName.parse("payments/reporting")))
+                .isInstanceOf(AliasedNameException.class)
+                .hasMessageContaining("stripe/restricted/reporting");
+        assertThatThrownBy(() -> locator.locate(SecretName.parse("payments")))
+                .isInstanceOf(AliasedNameException.class);
+        assertThat(locator.locate(SecretName.parse("other/key")).backend().path()).isEqualTo("prod/other/key");
+    }
+
+    @Test
+    void shouldRefuseToStartWhenTwoMappingsClaimOneLocation() {
+        assertThatThrownBy(() -> SecretLocator.from(props("prod", "file",
+                new MappingProperties("stripe/a", null, "vault", "{environment}/shared", null, null),
+                new MappingProperties("stripe/b", null, "vault", "{environment}/shared", "key", null))))
+                .hasMessageContaining("keybroker.mappings[0]").hasMessageContaining("keybroker.mappings[1]")
+                .hasMessageContaining("vault:prod/shared");
+        assertThatThrownBy(() -> SecretLocator.from(props("prod", "file",
+                new MappingProperties(null, "a", "vault", "{environment}/x/{rest}", null, null),
+                new MappingProperties(null, "b", "vault", "{environment}/x/y/{rest}", null, null))))
+                .hasMessageContaining("both reach");
+        assertThatThrownBy(() -> SecretLocator.from(props("prod", "file",
+                new MappingProperties(null, "a", "vault", "{environment}/one", null, null))))
+                .hasMessageContaining("must use {rest} or {name}");
+    }
+
+    @Test
+    void shouldServeDifferentFieldsOfOneLocationUnderTheirOwnNames() {
+        SecretLocator locator = SecretLocator.from(props("prod", "file",
+                new MappingProperties("stripe/publishable-key", null, "vault", "{environment}/stripe/keys", "pk", null),
+                new MappingProperties("stripe/secret-key", null, "vault", "{environment}/stripe/keys", "sk", null)));
+        assertThat(locator.overlaps()).isEmpty();
+        assertThat(locator.locate(SecretName.parse("stripe/secret-key")).backend().field()).isEqualTo("sk");
+        assertThat(locator.locate(SecretName.parse("stripe/publishable-key")).backend().field()).isEqualTo("pk");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "vault", "aws"})
+    void shouldFindNoOverlapInTheDocsExampleWhateverTheDefaultBackend(String backend) throws Exception {
+        String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
+        Matcher block = Pattern.compile("```yaml\\n(keybroker:\\n  mappings:.*?)```", Pattern.DOTALL).matcher(doc);
+        assertThat(block.find()).as("the mappings example of docs/configuration.md").isTrue();
+        Map<String, Object> flat = new java.util.LinkedHashMap<>();
+        flatten("", new YAMLMapper().readValue(block.group(1), Object.class), flat);
+        flat.put("keybroker.environment", "prod");
+        flat.put("keybroker.backend", backend);
+        KeybrokerProperties properties = new Binder(new MapConfigurationPropertySource(flat))
+                .bind("keybroker", Bindable.of(KeybrokerProperties.class)).get();
+        assertThat(properties.mappings()).hasSize(2);
+        SecretLocator locator = SecretLocator.from(properties);
+        assertThat(locator.overlaps()).isEmpty();
+        for (String name : List.of("stripe/restricted/reporting", "stripe/webhook-secret", "stripe/secret-key")) {
+            assertThat(locator.locate(SecretName.parse(name))).isNotNull();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void flatten(String prefix, Object node, Map<String, Object> into) {
+        if (node instanceof Map<?, ?> map) {
+            map.forEach((k, v) -> flatten(prefix.isEmpty() ? k.toString() : prefix + "." + k, v, into));
+        } else if (node instanceof List<?> list) {
+            for (int i = 0; i < list.size(); i++) {
+                flatten(prefix + "[" + i + "]", list.get(i), into);
+            }
+        } else {
+            into.put(prefix, String.valueOf(node));
+        }
     }
 }

@@ -71,6 +71,16 @@ class DevModeIntegrationTests {
                 .hasStackTraceContaining("keybroker.listen.address");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"server.address", "management.server.address",
+            "keybroker.management.address"})
+    void shouldRefuseANonLoopbackAddressInDevelopmentModeWhicheverPropertySetsIt(String property) {
+        assertThatThrownBy(() -> RunningBroker.start(Map.of("keybroker.dev", "true", "keybroker.dev-dir",
+                dir.toString(), "keybroker.listen.port", "0", "keybroker.management.port", "0", property,
+                "0.0.0.0")))
+                .hasStackTraceContaining("keybroker.dev=true refuses " + property);
+    }
+
     @Test
     void shouldRefuseToStartWithoutCertificatesNamingTheProperties(CapturedOutput output) throws Exception {
         Files.createDirectories(dir.resolve("policy"));

@@ -41,14 +41,18 @@ class ListenerIntegrationTests {
     private static BrokerFixture fixture;
     private static RunningBroker broker;
 
-    /** A test-only endpoint that echoes the identity the broker extracted. */
+    /**
+     * A test-only endpoint that echoes the identity the broker extracted. Like every endpoint it passes the
+     * access check first (the edge lets nothing else answer), so a connection without a trusted identity gets 403.
+     */
     @TestConfiguration(proxyBeanMethods = false)
     static class EchoIdentity {
         @Bean
-        RouterFunction<ServerResponse> echoIdentity() {
-            return RouterFunctions.route().GET("/test/identity", request -> ServerResponse.ok().bodyValue(
+        RouterFunction<ServerResponse> echoIdentity(io.keybroker.api.AccessControl access) {
+            return RouterFunctions.route().GET("/test/identity", request -> reactor.core.publisher.Mono.fromCallable(
+                    () -> access.begin(request.exchange(), "test")).flatMap(attempt -> ServerResponse.ok().bodyValue(
                     WorkloadIdentities.from(request.exchange()).map(id -> id.source() + " " + id.id())
-                            .orElse("none"))).build();
+                            .orElse("none")))).build();
         }
     }
 
@@ -218,8 +222,8 @@ class ListenerIntegrationTests {
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertRefusedAtHandshake(client));
             // The keep-alive connection made before the removal is open still, and now carries no identity.
             HttpResponse<String> open = get(kept, "/test/identity");
-            assertThat(open.statusCode()).isEqualTo(200);
-            assertThat(open.body()).isEqualTo("none");
+            assertThat(open.statusCode()).isEqualTo(403);
+            assertThat(open.body()).contains("no longer trusted");
             // A secret read over it is refused, and the audit record says why.
             HttpResponse<String> read = get(kept, "/v1/secrets/stripe/secret-key");
             assertThat(read.statusCode()).isEqualTo(403);
@@ -238,7 +242,7 @@ class ListenerIntegrationTests {
             // (With the JDK provider it resumes: a full handshake is refused above, this one completes.)
             assertThat(resumed).satisfiesAnyOf(
                     outcome -> assertThat(outcome).isEqualTo("refused at handshake"),
-                    outcome -> assertThat(outcome).endsWith("\r\n\r\nnone"));
+                    outcome -> assertThat(outcome).startsWith("HTTP/1.1 403"));
         } finally {
             replace(bundle, before);
         }
@@ -254,7 +258,7 @@ class ListenerIntegrationTests {
                 "SPIFFE_URI spiffe://cluster.local/ns/payments/sa/short-lived");
         // Until notAfter passes the connection is served; after it, the same open connection is not.
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() ->
-                get(kept, "/test/identity").body().equals("none"));
+                get(kept, "/test/identity").statusCode() == 403);
         assertThat(Instant.now()).isAfter(shortLived.certificate().getNotAfter().toInstant());
     }
 

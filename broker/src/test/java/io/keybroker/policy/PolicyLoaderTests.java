@@ -298,4 +298,38 @@ class PolicyLoaderTests {
         assertThat(loadFailure().messages()).singleElement().asString()
                 .startsWith("tag.yaml:1: YAML syntax error: expected URI, but found ?").doesNotContain("\n");
     }
+
+    @Test
+    void shouldRefuseAPlainDirectoryWhoseHiddenDataLinkWouldReplaceTheVisibleFiles() throws IOException {
+        Files.writeString(dir.resolve("payments.yaml"), POLICY_FOR_DATA_LINK);
+        Path hidden = Files.createDirectory(dir.resolve(".hidden-generation"));
+        Files.writeString(hidden.resolve("other.yaml"), POLICY_FOR_DATA_LINK);
+        Files.createSymbolicLink(dir.resolve("..data"), hidden.getFileName());
+        assertThatThrownBy(() -> new PolicyLoader().load(dir))
+                .isInstanceOf(InvalidPolicyException.class)
+                .hasMessageContaining("..data").hasMessageContaining("[payments.yaml]");
+    }
+
+    @Test
+    void shouldReadTheDataGenerationOfAKubernetesVolume() throws IOException {
+        Path generation = Files.createDirectory(dir.resolve("..2026_12_07"));
+        Files.writeString(generation.resolve("payments.yaml"), POLICY_FOR_DATA_LINK);
+        Files.createSymbolicLink(dir.resolve("..data"), generation.getFileName());
+        Files.createSymbolicLink(dir.resolve("payments.yaml"), Path.of("..data", "payments.yaml"));
+        assertThat(new PolicyLoader().load(dir).files()).containsExactly("payments.yaml");
+    }
+
+    private static final String POLICY_FOR_DATA_LINK = """
+            apiVersion: keybroker/v1
+            kind: Policy
+            metadata:
+              name: payments
+            spec:
+              workloads:
+                - identity: spiffe://cluster.local/ns/payments/sa/checkout
+                  application: checkout
+                  allow:
+                    - secrets: [stripe/secret-key]
+                      stages: [current]
+            """;
 }

@@ -3,7 +3,9 @@ package io.keybroker.cli.policy;
 import static io.keybroker.cli.policy.PolicyCommand.INVALID;
 import static io.keybroker.cli.policy.PolicyCommand.OK;
 
+import io.keybroker.backend.SecretLocator;
 import io.keybroker.cli.CliContext;
+import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.policy.InvalidPolicyException;
 import io.keybroker.policy.PolicyError;
 import io.keybroker.policy.PolicyLoader;
@@ -55,6 +57,9 @@ final class CheckCommand implements Callable<Integer> {
             return INVALID;
         }
         set.warnings().forEach(warning -> out.println("warning: " + warning));
+        if (!mappingsOk(context, out)) {
+            return INVALID;
+        }
         Map<String, int[]> perFile = new LinkedHashMap<>();
         set.files().forEach(file -> perFile.put(file, new int[4]));
         set.workloads().forEach(w -> {
@@ -74,6 +79,26 @@ final class CheckCommand implements Callable<Integer> {
                 + (set.workloads().size() == 1 ? "y" : "ies") + ", " + set.grants().size() + " grant(s) in "
                 + directory);
         return OK;
+    }
+
+    /**
+     * With the broker's configuration at hand (keybroker.environment set), checks its mappings as start-up does
+     * and reports every overlap: two names that reach one backend location.
+     */
+    private static boolean mappingsOk(CliContext context, PrintWriter out) {
+        if (context.binder().bind("keybroker.environment", String.class).isBound()) {
+            try {
+                SecretLocator locator = SecretLocator.from(context.binder().bindOrCreate("keybroker",
+                        KeybrokerProperties.class));
+                locator.overlaps().forEach(overlap -> out.println("warning: mapping overlap: " + overlap.describe()));
+            } catch (IllegalStateException invalid) {
+                invalid.getMessage().lines().skip(1).forEach(line -> out.println("mappings: "
+                        + line.replaceFirst("^\\s*- ", "")));
+                out.println("FAILED: keybroker.mappings are invalid; the broker would not start");
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String fileOf(String ruleId) {

@@ -355,6 +355,20 @@ class PolicyCommandTests {
         assertThat(out).contains("period: since " + start, "unused grants (3):");
     }
 
+    @Test
+    void shouldReportOverlappingMappingsOfTheBrokerConfiguration() {
+        assertThat(run("policy", "check", dir(), "--keybroker.environment=prod", "--keybroker.backend=vault",
+                "--keybroker.mappings[0].name=stripe/webhook-secret",
+                "--keybroker.mappings[0].path={environment}/stripe/webhooks",
+                "--keybroker.mappings[0].field=signing_secret")).isZero();
+        assertThat(out).contains("warning: mapping overlap:", "stripe/webhooks", "stripe/webhook-secret");
+        assertThat(run("policy", "check", dir(), "--keybroker.environment=prod",
+                "--keybroker.mappings[0].name=stripe/a", "--keybroker.mappings[0].path={environment}/shared",
+                "--keybroker.mappings[1].name=stripe/b", "--keybroker.mappings[1].path={environment}/shared"))
+                .isEqualTo(1);
+        assertThat(out).contains("both reach", "FAILED");
+    }
+
     // ---- suggest-calls
 
     private Path stripeTrail(Object[]... calls) {
