@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class PolicyLoaderTests {
 
-    /** The example of SPEC.md, verbatim. */
+    /** The policy example of the product contract (docs/policy.md), verbatim. */
     static final String SPEC_EXAMPLE = """
             apiVersion: keybroker/v1
             kind: Policy

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.stripe.StripeClient;
+import com.stripe.exception.PermissionException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.param.PaymentIntentCreateParams;
+import com.stripe.param.RefundCreateParams;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.PeerProcess;
 import io.keybroker.testsupport.RunningBroker;
@@ -132,6 +134,32 @@ class StripeProxyTlsIntegrationTests {
         assertThat(audit).contains("\"method\":\"POST\",\"path\":\"/v1/payment_intents\"")
                 .containsPattern("\"method\":\"GET\",\"path\":\"/v1/payment_intents/pi_[A-Za-z0-9]+\"")
                 .doesNotContain(BrokerFixture.CURRENT_VALUE, "sk_test_placeholderNeverUsed");
+    }
+
+    @Test
+    void shouldRefuseAnUnlistedCallAsAStripeErrorTheSdkRecognises() throws Exception {
+        // Without Stripe's error object in the problem body the SDKs do not see a refusal for what it is:
+        // stripe-java throws a generic "Invalid response object", stripe-node even resolves the call.
+        SSLSocketFactory before = HttpsURLConnection.getDefaultSSLSocketFactory();
+        HttpsURLConnection.setDefaultSSLSocketFactory(TestPki.sslContext(fixture.ca(), fixture.checkout())
+                .getSocketFactory());
+        try {
+            StripeClient stripe = StripeClient.builder()
+                    .setApiKey("sk_test_placeholderNeverUsed")
+                    .setApiBase("https://127.0.0.1:" + broker.port() + "/stripe")
+                    .setMaxNetworkRetries(0)
+                    .build();
+            assertThatThrownBy(() -> stripe.v1().refunds().create(RefundCreateParams.builder()
+                    .setPaymentIntent("pi_1").build()))
+                    .isInstanceOfSatisfying(PermissionException.class, refused -> {
+                        assertThat(refused.getStatusCode()).isEqualTo(403);
+                        assertThat(refused.getCode()).isEqualTo("keybroker_refused");
+                        assertThat(refused.getStripeError().getType()).isEqualTo("invalid_request_error");
+                        assertThat(refused.getStripeError().getMessage()).contains("POST /v1/refunds", "stripe.calls");
+                    });
+        } finally {
+            HttpsURLConnection.setDefaultSSLSocketFactory(before);
+        }
     }
 
     @Test
