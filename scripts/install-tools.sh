@@ -9,8 +9,10 @@
 #
 # Afterwards callers only need <repo>/.tools/bin on PATH (or KEYBROKER_TOOLS_BIN=<repo>/.tools/bin):
 #   .tools/bin/{bao,moto_server,sslyze,checkov,kubernetes-validate,check-jsonschema,stripe-mock,toxiproxy-server,toxiproxy-cli,helm}
-#   (+ aws_secretsmanager_agent with --with-bench). Everything, including the Go/pip/cargo caches, stays under
-#   .tools/: `rm -rf .tools` removes it all.
+#   (+ aws_secretsmanager_agent with --with-bench). The Go binaries, the Python venv and the Go/pip/uv caches live
+#   outside the clone in ${KEYBROKER_TOOL_CACHE:-$HOME/.cache/keybroker-tools}, keyed by version (the venv by the
+#   hash of its pins), and .tools/ only links to them: a second clone on the same machine installs in seconds.
+#   `rm -rf .tools` and that folder remove it all.
 #
 # How to start each peer (loopback only; PORT is any free port; each one runs in the foreground until killed):
 #   OpenBao (Vault API):   bao server -dev -dev-root-token-id=ROOT -dev-listen-address=127.0.0.1:PORT
@@ -83,12 +85,17 @@ done
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
-VENV="$TOOLS/venv"
 LOGS="$TOOLS/logs"
 # Download and build caches live outside the clone (shared with scripts/install-cluster-tools.sh), keyed by
 # content, so that a fresh clone on the same machine (CI) rebuilds nothing it has built before.
 CACHE="${KEYBROKER_TOOL_CACHE:-$HOME/.cache/keybroker-tools}"
-mkdir -p "$BIN" "$LOGS"
+# The venv too, keyed by the pinned requirements and the Python that makes it; .tools/venv links to it (a venv
+# cannot move: its scripts name their interpreter by absolute path).
+VENV="$CACHE/venv-$(printf '%s\n' "${PY_REQUIREMENTS[@]}" "$("${KEYBROKER_PYTHON:-python3}" --version 2>&1)" \
+  | sha256sum | cut -c1-12)"
+mkdir -p "$CACHE" "$BIN" "$LOGS"
+[[ -L "$TOOLS/venv" || ! -e "$TOOLS/venv" ]] || rm -rf "$TOOLS/venv"
+ln -sfn "$VENV" "$TOOLS/venv"
 
 failures=()
 summary=()
@@ -172,7 +179,9 @@ install_python_tools() {
 export GOPATH="$TOOLS/go"
 export GOMODCACHE="$CACHE/go/pkg/mod"
 export GOCACHE="$CACHE/go-build"
-export GOBIN="$TOOLS/go/bin"   # not .tools/bin directly: toxiproxy's binaries are named `server` and `cli`
+# Each binary lives in $CACHE/gobin/<name>-<version>/ (not .tools/bin directly: toxiproxy's binaries are named
+# `server` and `cli`), so a fresh clone on the same machine links it instead of building it again.
+GOBIN_ROOT="$CACHE/gobin"
 export GOFLAGS="-modcacherw -buildvcs=false"
 export GOTOOLCHAIN=local
 export CGO_ENABLED=0
@@ -186,6 +195,8 @@ go_module_version() {
 # go_tool NAME PACKAGE VERSION BUILT_NAME LINK_NAME [EXTRA_LDFLAGS]
 go_tool() {
   local name="$1" pkg="$2" want="$3" built="$4" linkname="$5" extra="${6:-}" have t0=$SECONDS
+  local GOBIN="$GOBIN_ROOT/$name-$want"
+  export GOBIN
   have="$(go_module_version "$GOBIN/$built")"
   if [[ "$have" == "$want" ]]; then
     say "$name: already $want"
@@ -201,7 +212,7 @@ go_tool() {
 
 install_go_tools() {
   if ! command -v go >/dev/null; then fail "go: not found on PATH (need Go >= 1.24)"; return; fi
-  mkdir -p "$GOBIN" "$GOCACHE"
+  mkdir -p "$GOBIN_ROOT" "$GOCACHE"
   # One build at a time, each using both cores (go's own -p): measured here, that is faster than running the
   # builds side by side (which thrash two cores). The Python install runs alongside (mostly download/unpack).
   # Helm is the long one (Kubernetes client libraries). The -X flags put the real version where
@@ -277,7 +288,7 @@ check() {
   ( rc=0; "$@" >"$VER/$name.out" 2>&1 || rc=$?; echo "$rc" >"$VER/$name.rc" ) &
 }
 pyver() { "$VENV/bin/python" -c 'import sys; from importlib.metadata import version; print(version(sys.argv[1]))' "$1"; }
-gover() { go_module_version "$GOBIN/$1"; }
+gover() { go_module_version "$(readlink -f "$BIN/$1")"; }
 check bao "$BIN/bao" version
 check moto_server sh -c '"$1" --help >/dev/null && echo "moto $2"' - "$BIN/moto_server" "$(pyver moto 2>/dev/null)"
 check sslyze sh -c '"$1" --help >/dev/null && echo "sslyze $2"' - "$BIN/sslyze" "$(pyver sslyze 2>/dev/null)"
