@@ -51,7 +51,8 @@ public record AlertProperties(
      * @param url where alerts are POSTed; no webhook when unset
      * @param secretFile a file holding the HMAC-SHA256 signing secret (a file, so it is not visible in the
      *     process list or the environment)
-     * @param queueCapacity alerts waiting for delivery; beyond it the oldest is dropped and counted
+     * @param queueCapacity alerts waiting for delivery; beyond it the newest noise alert is dropped (security
+     *     alerts are kept ahead of noise) and counted
      * @param maxAttempts delivery attempts per alert (retried on 5xx and network errors, not on 4xx)
      * @param timeout per attempt
      */

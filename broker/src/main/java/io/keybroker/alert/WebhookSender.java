@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -27,14 +28,22 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Delivers alerts to a webhook, signed the way Stripe signs its own webhooks:
  * {@code Keybroker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>}, so a receiver checks
- * the signature and rejects old timestamps. A bounded queue holds alerts waiting for delivery and drops the
- * oldest when full ({@code keybroker_alerts_webhook_dropped_total}); one sender thread retries 5xx answers and
+ * the signature and rejects old timestamps. Alerts wait in two queues that share one bound: security alerts are
+ * delivered before noise ({@link #NOISE}), and a full queue drops the newest noise, never a security alert while
+ * noise waits, so a workload cannot push its own denial-burst out with first-read alerts. Only a queue full of
+ * security alerts drops one, the newest (the first evidence of an attack is kept). Drops are counted in
+ * {@code keybroker_alerts_webhook_dropped_total{class=security|noise}}. One sender thread retries 5xx answers and
  * network errors with exponential backoff and jitter, never 4xx.
  */
 public final class WebhookSender implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookSender.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * Kinds that report ordinary use. Every other kind (denial-burst, unusual-rate, certificate-expiry,
+     * rotation-failed, and any kind added later) counts as a security alert: unknown kinds fail closed.
+     */
+    static final Set<String> NOISE = Set.of("first-read", "stale-served", "rotation");
 
     private final URI url;
     private final byte[] secret;
@@ -43,10 +52,14 @@ public final class WebhookSender implements AutoCloseable {
     private final Duration timeout;
     private final Clock clock;
     private final HttpClient http;
-    private final Counter dropped;
+    private final Counter droppedSecurity;
+    private final Counter droppedNoise;
     private final Counter delivered;
     private final Counter failed;
-    private final ArrayDeque<Alert> queue = new ArrayDeque<>();
+    /** The monitor for both queues and the sender thread's waits. */
+    private final Object queue = new Object();
+    private final ArrayDeque<Alert> security = new ArrayDeque<>();
+    private final ArrayDeque<Alert> noise = new ArrayDeque<>();
     private final Thread worker;
     private volatile boolean running = true;
 
@@ -59,7 +72,9 @@ public final class WebhookSender implements AutoCloseable {
         this.timeout = timeout;
         this.clock = clock;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
-        this.dropped = Counter.builder("keybroker.alerts.webhook.dropped")
+        this.droppedSecurity = Counter.builder("keybroker.alerts.webhook.dropped").tag("class", "security")
+                .description("Alerts dropped because the webhook queue was full").register(registry);
+        this.droppedNoise = Counter.builder("keybroker.alerts.webhook.dropped").tag("class", "noise")
                 .description("Alerts dropped because the webhook queue was full").register(registry);
         this.delivered = Counter.builder("keybroker.alerts.webhook.deliveries").tag("outcome", "ok")
                 .register(registry);
@@ -70,14 +85,23 @@ public final class WebhookSender implements AutoCloseable {
         this.worker.start();
     }
 
-    /** Queues an alert; drops the oldest waiting one when the queue is full. */
+    /** Queues an alert; when the queue is full, drops the newest noise, or a new security alert if none waits. */
     public void enqueue(Alert alert) {
+        boolean isNoise = NOISE.contains(alert.kind());
         synchronized (queue) {
-            if (queue.size() >= capacity) {
-                queue.pollFirst();
-                dropped.increment();
+            if (security.size() + noise.size() >= capacity) {
+                if (isNoise) {
+                    droppedNoise.increment();
+                    return;
+                }
+                if (noise.isEmpty()) {
+                    droppedSecurity.increment();
+                    return;
+                }
+                noise.pollLast();
+                droppedNoise.increment();
             }
-            queue.addLast(alert);
+            (isNoise ? noise : security).addLast(alert);
             queue.notifyAll();
         }
     }
@@ -109,14 +133,14 @@ public final class WebhookSender implements AutoCloseable {
         while (running) {
             Alert alert;
             synchronized (queue) {
-                while (running && queue.isEmpty()) {
+                while (running && security.isEmpty() && noise.isEmpty()) {
                     try {
                         queue.wait();
                     } catch (InterruptedException ex) {
                         return;
                     }
                 }
-                alert = queue.pollFirst();
+                alert = security.isEmpty() ? noise.pollFirst() : security.pollFirst();
             }
             if (alert != null) {
                 deliver(alert);

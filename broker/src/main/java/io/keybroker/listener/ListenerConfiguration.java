@@ -92,6 +92,12 @@ public class ListenerConfiguration {
     }
 
     @Bean
+    MalformedRequests malformedRequests(io.keybroker.audit.AuditLog audit,
+            List<io.keybroker.audit.AccessListener> listeners, Clock clock) {
+        return new MalformedRequests(audit, listeners, clock);
+    }
+
+    @Bean
     HandshakeRefusals handshakeRefusals(io.keybroker.audit.AuditLog audit,
             List<io.keybroker.audit.AccessListener> listeners, Clock clock, TlsProperties tls) {
         return new HandshakeRefusals(audit, listeners, clock, tls.allowSubjectCn());
@@ -99,7 +105,8 @@ public class ListenerConfiguration {
 
     @Bean
     NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
-            ConnectionLimits limits, HandshakeRefusals refusals) throws GeneralSecurityException {
+            ConnectionLimits limits, HandshakeRefusals refusals, MalformedRequests malformed)
+            throws GeneralSecurityException {
         // Netty's JdkSslContext around our own SSLContext, not SslContextBuilder: the builder's server context
         // probes, in a static initialiser, whether it can wrap trust managers by parsing a built-in key with
         // BouncyCastle, which registers BouncyCastle's whole JCA provider (signed jars, so none of it comes from
@@ -117,6 +124,8 @@ public class ListenerConfiguration {
                 .idleTimeout(listen.idleTimeout())
                 .readTimeout(listen.readTimeout())
                 .requestTimeout(listen.readTimeout())
+                .httpMessageLogFactory(malformed)
+                .childObserve(malformed.observer())
                 .doOnChannelInit((observer, channel, remote) -> {
                     limits.onChannelInit(observer, channel, remote);
                     refusals.onChannelInit(observer, channel, remote);

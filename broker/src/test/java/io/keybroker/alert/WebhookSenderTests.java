@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -83,7 +84,7 @@ class WebhookSenderTests {
     }
 
     @Test
-    void shouldDropTheOldestWhenTheQueueIsFull() {
+    void shouldDropNoiseWhenTheQueueIsFull() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         // A receiver that never answers in time keeps the sender busy on the first alert.
         try (WebhookSender sender = new WebhookSender(URI.create("http://10.255.255.1:9/alerts"), SECRET, 3, 1,
@@ -92,7 +93,50 @@ class WebhookSenderTests {
                 sender.enqueue(Alert.of("first-read", Instant.now(), "id", "s" + i, "d"));
             }
             // Nine queued behind the first (or all ten, if the sender had not taken one yet): capacity 3.
-            assertThat(registry.get("keybroker.alerts.webhook.dropped").counter().count()).isBetween(6.0, 7.0);
+            assertThat(registry.get("keybroker.alerts.webhook.dropped").tag("class", "noise").counter().count()).isBetween(6.0, 7.0);
         }
+    }
+
+    @Test
+    void shouldKeepASecurityAlertAheadOfTheNoiseThatFollowsIt() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        URI url = startReceiver();
+        // The receiver holds the first delivery until the queue has been flooded, so nothing leaves meanwhile.
+        CountDownLatch flooded = new CountDownLatch(1);
+        CountDownLatch busy = new CountDownLatch(1);
+        server.removeContext("/alerts");
+        server.createContext("/alerts", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            busy.countDown();
+            try {
+                flooded.await();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            accepted.add(body);
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        try (WebhookSender sender = new WebhookSender(url, SECRET, 3, 1, Duration.ofSeconds(30), Clock.systemUTC(),
+                registry)) {
+            sender.enqueue(Alert.of("first-read", Instant.now(), "id", "in-flight", "d"));
+            busy.await();
+            sender.enqueue(Alert.of("first-read", Instant.now(), "id", "s0", "d"));
+            sender.enqueue(Alert.of("denial-burst", Instant.now(), "attacker", "stripe/k", "20 denied"));
+            // The workload's own noise, meant to push its denial-burst out of the queue before delivery.
+            for (int i = 1; i <= 20; i++) {
+                sender.enqueue(Alert.of("first-read", Instant.now(), "attacker", "s" + i, "d"));
+            }
+            sender.enqueue(Alert.of("certificate-expiry", Instant.now(), "id", null, "renewal overdue"));
+            flooded.countDown();
+            await().atMost(Duration.ofSeconds(20)).until(() -> accepted.size() == 4);
+        }
+        assertThat(accepted.get(1)).contains("\"kind\":\"denial-burst\"");
+        assertThat(accepted.get(2)).contains("\"kind\":\"certificate-expiry\"");
+        assertThat(accepted.get(3)).contains("\"secret\":\"s0\"");
+        assertThat(registry.get("keybroker.alerts.webhook.dropped").tag("class", "security").counter().count())
+                .isZero();
+        assertThat(registry.get("keybroker.alerts.webhook.dropped").tag("class", "noise").counter().count())
+                .isEqualTo(20.0);
     }
 }

@@ -48,6 +48,15 @@ public final class BrokerProcess implements AutoCloseable {
      * @param overrides {@code keybroker.*} settings that replace or add to the fixture's
      */
     public static BrokerProcess start(BrokerFixture fixture, Map<String, String> overrides) {
+        return start(fixture, overrides, Map.of());
+    }
+
+    /**
+     * As {@link #start(BrokerFixture, Map)}, with {@code environment} added to the process's environment variables
+     * (what a pod's kubelet injects, for example).
+     */
+    public static BrokerProcess start(BrokerFixture fixture, Map<String, String> overrides,
+            Map<String, String> environment) {
         Path jar = Path.of(System.getProperty("keybroker.jar", "target/keybroker.jar")).toAbsolutePath();
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " does not exist: this test needs the packaged broker; run it in "
@@ -69,6 +78,7 @@ public final class BrokerProcess implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         // The tests' own variable would reach the broker as the unknown property keybroker.tools.bin.
         builder.environment().remove("KEYBROKER_TOOLS_BIN");
+        builder.environment().putAll(environment);
         Process process;
         try {
             process = builder.start();
