@@ -70,7 +70,8 @@ for t in curl python3 openssl; do command -v "$t" >/dev/null || die "$t is neede
 [[ -x "$JAVA" ]] || die "no JDK 25 java at $JAVA (set BENCH_JAVA)"
 
 # ---- build what is missing ------------------------------------------------------------------------------------
-if [[ ! -f broker/target/keybroker.jar ]]; then
+# A jar older than its sources would measure the wrong broker: rebuild it then too.
+if [[ ! -f broker/target/keybroker.jar ]] || [[ -n "$(find broker/src broker/pom.xml pom.xml -newer broker/target/keybroker.jar -print -quit)" ]]; then
   say "building broker/target/keybroker.jar"
   ./mvnw -B -ntp -q -pl broker -am package -DskipTests
 fi
