@@ -36,7 +36,7 @@ import tools.jackson.databind.json.JsonMapper;
 class StripeKeyRotationIntegrationTests {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String LIVE_VALUE = "sk_live_rolledTooEarly5Hn2Wq8Zr4Tx";
+    private static final String LIVE_VALUE = "sk_live_FAKE_rolled_too_early_5Hn2Wq8Z";
 
     private static PeerProcess stripeMock;
     private static RecordingProxy relay;
