@@ -20,6 +20,11 @@ URL = os.environ["KEYBROKER_CLUSTER_URL"]
 TOKEN = os.environ["KEYBROKER_CLUSTER_TOKEN"]
 HELM = os.environ["KEYBROKER_HELM"]
 CHART = os.environ["KEYBROKER_CHART"]
+# The sidecar's memory request as the chart's values give it, and a different one for the upgrade: read, not
+# copied, so that resizing the chart cannot turn the upgrade/rollback check into a comparison of equal values.
+with open(os.path.join(CHART, "values.yaml"), encoding="utf-8") as _values:
+    DEFAULT_MEMORY = yaml.safe_load(_values)["sidecar"]["resources"]["requests"]["memory"]
+UPGRADED_MEMORY = "200Mi" if DEFAULT_MEMORY != "200Mi" else "210Mi"
 JAR = os.environ["KEYBROKER_JAR"]
 WORK = os.environ["KEYBROKER_WORK"]
 CRDS = os.environ["KEYBROKER_CRDS"]
@@ -180,7 +185,7 @@ def sidecar_memory_request(p):
     return sidecar and sidecar["resources"]["requests"]["memory"]
 
 
-def expect_injected(label, p, secret="keybroker-client-checkout", memory="192Mi", own_env=True):
+def expect_injected(label, p, secret="keybroker-client-checkout", memory=DEFAULT_MEMORY, own_env=True):
     sidecar = sidecar_of(p)
     if not check(f"{label}: native sidecar injected as the first init container", sidecar is not None,
                  json.dumps(p["spec"].get("initContainers"))):
@@ -360,14 +365,15 @@ def run_injection_checks(base_values):
 
     # ---- upgrade to changed values, then roll back ----------------------------------------------------------
     out = helm("upgrade", RELEASE, CHART, "--namespace", NS, *base_values,
-               "--set", "sidecar.resources.requests.memory=224Mi")
+               "--set", f"sidecar.resources.requests.memory={UPGRADED_MEMORY}")
     check("helm upgrade to changed values succeeds", out.returncode == 0, out.stderr)
     sync_template()
     probe = pod("probe", {"keybroker.io/inject": "true"})
     try:
         wait_for("injection by the upgraded template",
-                 lambda: sidecar_memory_request(create_pod(probe, dry_run=True)) == "224Mi", timeout=30)
-        check("a pod admitted after the upgrade follows the new values (sidecar memory request 224Mi)", True)
+                 lambda: sidecar_memory_request(create_pod(probe, dry_run=True)) == UPGRADED_MEMORY, timeout=30)
+        check(f"a pod admitted after the upgrade follows the new values (sidecar memory request {UPGRADED_MEMORY})",
+              True)
     except TimeoutError as err:
         check("a pod admitted after the upgrade follows the new values", False, err)
     out = helm("rollback", RELEASE, "1", "--namespace", NS)
@@ -375,7 +381,7 @@ def run_injection_checks(base_values):
     sync_template()
     try:
         wait_for("injection by the rolled-back template",
-                 lambda: sidecar_memory_request(create_pod(probe, dry_run=True)) == "192Mi", timeout=30)
+                 lambda: sidecar_memory_request(create_pod(probe, dry_run=True)) == DEFAULT_MEMORY, timeout=30)
         expect_injected("pod admitted after the rollback (old rules)", create_pod(probe))
     except TimeoutError as err:
         check("a pod admitted after the rollback follows the old rules", False, err)
