@@ -79,8 +79,10 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry) {
-        return new ConnectionLimits(listen, registry);
+    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry,
+            io.keybroker.audit.AuditLog audit, List<io.keybroker.audit.AccessListener> listeners, Clock clock) {
+        return new ConnectionLimits(listen, registry, new OverloadGuard(listen.overloadLag(), audit, listeners, clock,
+                registry));
     }
 
     @Bean
