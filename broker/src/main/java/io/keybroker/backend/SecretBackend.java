@@ -1,5 +1,6 @@
 package io.keybroker.backend;
 
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -29,6 +30,15 @@ public interface SecretBackend {
 
     /** Reads only the cheap change marker (metadata), without any value. */
     Mono<ChangeMarker> marker(BackendLocation location);
+
+    /**
+     * The backend paths of every secret whose path starts with {@code prefix} (e.g. {@code prod/}), sorted and
+     * without duplicates: paths only, never a value. Nothing under the prefix is an empty list; a store that
+     * cannot be reached or refuses the listing is {@link BackendUnavailableException}, as for {@link #read}.
+     * Reviews use it to know which secrets exist ({@code keybroker policy diff --backend}); the broker's own read
+     * path never lists.
+     */
+    Mono<List<String>> list(String prefix);
 
     /**
      * Completes when the backend answers (used by readiness); errors with a message naming the property to

@@ -27,6 +27,11 @@ class SecretBackendsTests {
             }
 
             @Override
+            public Mono<java.util.List<String>> list(String prefix) {
+                return Mono.just(java.util.List.of());
+            }
+
+            @Override
             public Mono<Void> checkHealth() {
                 return Mono.empty();
             }

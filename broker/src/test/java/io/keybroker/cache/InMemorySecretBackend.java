@@ -87,6 +87,12 @@ final class InMemorySecretBackend implements SecretBackend {
     }
 
     @Override
+    public Mono<java.util.List<String>> list(String prefix) {
+        return Mono.fromSupplier(() -> secrets.keySet().stream().filter(path -> path.startsWith(prefix)).sorted()
+                .toList());
+    }
+
+    @Override
     public Mono<BackendSecret> read(BackendLocation location) {
         return Mono.defer(() -> {
             reads.incrementAndGet();

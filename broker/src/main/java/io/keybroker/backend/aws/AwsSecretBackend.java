@@ -16,11 +16,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
+import software.amazon.awssdk.services.secretsmanager.model.FilterNameStringType;
 import software.amazon.awssdk.services.secretsmanager.model.GetSecretValueResponse;
 import software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.secretsmanager.model.SecretListEntry;
 import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
 
 /**
@@ -68,6 +71,20 @@ public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
         return inRegions(location, "DescribeSecret", client -> Mono.fromFuture(() ->
                 client.describeSecret(b -> b.secretId(location.path())))
                 .map(described -> marker(described.versionIdsToStages())));
+    }
+
+    /**
+     * ListSecrets with a name filter, every page. Secrets Manager's name filter matches prefixes of words, not
+     * only of the whole name, so the prefix is checked again here.
+     */
+    @Override
+    public Mono<List<String>> list(String prefix) {
+        return inRegions(BackendLocation.of(ID, prefix), "ListSecrets", client -> Flux.from(
+                client.listSecretsPaginator(b -> b.filters(f -> f.key(FilterNameStringType.NAME).values(prefix))))
+                .flatMapIterable(page -> page.secretList())
+                .map(SecretListEntry::name)
+                .filter(name -> name.startsWith(prefix))
+                .distinct().sort().collectList());
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -167,6 +168,20 @@ public final class FileSecretBackend implements SecretBackend, SmartLifecycle, A
             PathInfo info = now.paths().get(location.path());
             return info == null ? Mono.empty() : Mono.just(info.marker());
         });
+    }
+
+    /** Looks at the file now (not at metadata up to one reload interval old) and lists its paths. */
+    @Override
+    public Mono<List<String>> list(String prefix) {
+        Objects.requireNonNull(prefix, "prefix must not be null");
+        return Mono.fromCallable(() -> {
+            reload();
+            State now = state.get();
+            if (now.problem() != null) {
+                throw new BackendUnavailableException(ID, now.problem());
+            }
+            return now.paths().keySet().stream().filter(path -> path.startsWith(prefix)).sorted().toList();
+        }).subscribeOn(Schedulers.boundedElastic());
     }
 
     /** Fails when the file is missing or unreadable, naming {@code keybroker.file.path}. */

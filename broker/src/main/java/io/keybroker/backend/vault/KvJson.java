@@ -111,6 +111,30 @@ final class KvJson {
         }
     }
 
+    /**
+     * The {@code data.keys} of a list answer: names of secrets, and of folders ending in {@code /}. They are
+     * paths, not values, so a tree is fine here.
+     *
+     * @throws IllegalArgumentException when the answer has no list of keys
+     */
+    static List<String> listKeys(byte[] body) {
+        try {
+            JsonNode keys = TREE.readTree(body).path("data").path("keys");
+            if (!keys.isArray()) {
+                throw new IllegalArgumentException("the list answer has no data.keys array");
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode key : keys) {
+                if (key.isString()) {
+                    names.add(key.asString());
+                }
+            }
+            return names;
+        } catch (JacksonException ex) {
+            throw new IllegalArgumentException("the list answer is not valid JSON");
+        }
+    }
+
     /** A top-level number of {@code data} in a write answer ({@code data.version}), or -1. */
     static long dataNumber(byte[] body, String name) {
         try {

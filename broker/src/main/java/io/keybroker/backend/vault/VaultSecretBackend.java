@@ -10,10 +10,12 @@ import io.keybroker.backend.SecretFormatException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
 import java.time.Clock;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -38,7 +40,10 @@ public final class VaultSecretBackend implements SecretBackend {
 
     // What SecretLocator can produce, and nothing that could change the meaning of a Vault URL.
     private static final Pattern PATH = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*");
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*");
     private static final int ATTEMPTS = 3;
+    /** Folders listed at once: enough to hide latency, few enough not to flood Vault. */
+    private static final int LIST_CONCURRENCY = 4;
 
     private final VaultConnection vault;
     private final Clock clock;
@@ -70,6 +75,49 @@ public final class VaultSecretBackend implements SecretBackend {
                                 + ATTEMPTS + " attempts); the next read tries again"))),
                 () -> "read " + metadataPath(location) + " and the versions it lists")
                 .doOnDiscard(BackendSecret.class, BackendSecret::wipe);
+    }
+
+    /**
+     * Walks {@code <kv-mount>/metadata/} from the folder holding {@code prefix} down, one list call per folder
+     * (the token needs the {@code list} capability there). A key that is not a plain KV path segment is skipped:
+     * no mapping could produce it, and it must not change the meaning of the next URL.
+     */
+    @Override
+    public Mono<List<String>> list(String prefix) {
+        Objects.requireNonNull(prefix, "prefix must not be null");
+        String folder = prefix.substring(0, prefix.lastIndexOf('/') + 1);
+        return Mono.defer(() -> listFolder(folder).filter(path -> path.startsWith(prefix)).sort().collectList());
+    }
+
+    private Flux<String> listFolder(String folder) {
+        String path = vault.properties().kvMount() + "/metadata/"
+                + (folder.isEmpty() ? "" : checkedPath(folder.substring(0, folder.length() - 1)) + "/");
+        String action = "list " + path;
+        return vault.get(path + "?list=true", action).flatMapMany(reply -> {
+            try {
+                if (reply.status() == 404) {
+                    return Flux.<String>empty();
+                }
+                if (reply.status() != 200) {
+                    return Flux.<String>error(vault.refused(reply, action, "the Vault policy of this token must "
+                            + "grant list on " + path + "* to list secrets (docs/policy-review.md)"));
+                }
+                return Flux.fromIterable(KvJson.listKeys(reply.body()));
+            } catch (IllegalArgumentException ex) {
+                return Flux.<String>error(new BackendUnavailableException(id(), "vault: unexpected answer to " + action
+                        + " from Vault at " + vault.address() + ": " + ex.getMessage()
+                        + "; check keybroker.vault.kv-mount (" + vault.properties().kvMount() + ")"));
+            } finally {
+                reply.wipe();
+            }
+        }).flatMap(key -> {
+            boolean isFolder = key.endsWith("/");
+            String segment = isFolder ? key.substring(0, key.length() - 1) : key;
+            if (!SEGMENT.matcher(segment).matches()) {
+                return Flux.empty();
+            }
+            return isFolder ? listFolder(folder + key) : Flux.just(folder + key);
+        }, LIST_CONCURRENCY);
     }
 
     /** The whole operation, login and every call included, within {@code keybroker.vault.timeout}. */
