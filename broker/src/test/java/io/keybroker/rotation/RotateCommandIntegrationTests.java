@@ -15,9 +15,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 
 /**
@@ -66,9 +63,7 @@ class RotateCommandIntegrationTests {
     }
 
     private static SecretsManagerAsyncClient aws() {
-        return SecretsManagerAsyncClient.builder().region(Region.US_EAST_1).endpointOverride(moto.uri())
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .build();
+        return moto.secretsManager("us-east-1");
     }
 
     private static String[] awsArgs(String environment) {
