@@ -5,8 +5,12 @@ import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
 import io.keybroker.backend.BackendVersion;
 import io.keybroker.backend.ChangeMarker;
+import io.keybroker.backend.PromotedVersion;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretFormatException;
+import io.keybroker.backend.StagedVersion;
+import io.keybroker.backend.WriteRefusedException;
+import io.keybroker.backend.WriteRequest;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
 import java.time.Clock;
@@ -31,6 +35,9 @@ import reactor.util.retry.Retry;
  *   <li>A path without metadata, or whose versions are all deleted or destroyed, is {@code Mono.empty()}.</li>
  *   <li>A 403 is a {@link BackendUnavailableException} naming the policy the broker needs: the broker's token
  *       reading another environment's path fails closed rather than looking like a missing secret.</li>
+ *   <li>Writes ({@code keybroker rotate}) go through {@link VaultWriter}: check-and-set on the version staged,
+ *       so of two rotations based on one version exactly one wins. They need a rotator token, not the broker's
+ *       read-only one.</li>
  * </ul>
  *
  * <p>Values never become {@code String}s: each data answer is read as bytes, the field is streamed out of it
@@ -46,10 +53,12 @@ public final class VaultSecretBackend implements SecretBackend {
     private static final int LIST_CONCURRENCY = 4;
 
     private final VaultConnection vault;
+    private final VaultWriter writer;
     private final Clock clock;
 
     public VaultSecretBackend(VaultConnection vault, Clock clock) {
         this.vault = Objects.requireNonNull(vault, "vault must not be null");
+        this.writer = new VaultWriter(vault);
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
     }
 
@@ -118,6 +127,49 @@ public final class VaultSecretBackend implements SecretBackend {
             }
             return isFolder ? listFolder(folder + key) : Flux.just(folder + key);
         }, LIST_CONCURRENCY);
+    }
+
+    /**
+     * KV has no pending stage, so staging writes nothing: it fixes the version the write will be based on (the
+     * expected one, or the latest now), and the value stays with the caller until {@link #promote} writes it with
+     * check-and-set on that version.
+     */
+    @Override
+    public Mono<StagedVersion> stage(BackendLocation location, SecretValue value, WriteRequest request) {
+        Mono<Long> base;
+        if (request.expectedCurrent() == null) {
+            base = writer.latestVersion(location.path());
+        } else {
+            long expected;
+            try {
+                expected = Long.parseLong(request.expectedCurrent());
+            } catch (NumberFormatException ex) {
+                return Mono.error(new WriteRefusedException("vault versions are numbers; give the expected KV "
+                        + "version as a number, e.g. --expected-version 6"));
+            }
+            if (expected < 0) {
+                return Mono.error(new WriteRefusedException("the expected KV version must be 0 or more"));
+            }
+            base = Mono.just(expected);
+        }
+        return base.map(version -> new StagedVersion(location, null, Long.toString(version), false, "version "
+                + version + " of " + location.path() + " is current; the new key is held in memory"));
+    }
+
+    @Override
+    public Mono<PromotedVersion> promote(StagedVersion staged, SecretValue value) {
+        long base = Long.parseLong(staged.replaces());
+        BackendLocation location = staged.location();
+        String field = location.field() != null ? location.field() : vault.properties().defaultField();
+        return writer.write(location.path(), field, value, base).map(written -> new PromotedVersion(
+                Long.toString(written), "wrote version " + written + " of " + location.path() + " (check-and-set on "
+                        + base + "); version " + base + " is now previous"));
+    }
+
+    /** Nothing was written while staged: there is nothing to take back. */
+    @Override
+    public Mono<String> discard(StagedVersion staged) {
+        return Mono.just("nothing was written; version " + staged.replaces() + " stays current");
     }
 
     /** The whole operation, login and every call included, within {@code keybroker.vault.timeout}. */
