@@ -23,7 +23,10 @@ import reactor.core.publisher.Mono;
  */
 public interface SecretBackend {
 
-    /** The backend id used in configuration and in {@link BackendLocation#backend()}: file, vault or aws. */
+    /**
+     * The backend id used in configuration and in {@link BackendLocation#backend()}: the id of its
+     * {@link BackendKind}.
+     */
     String id();
 
     /** Reads the current and previous versions. */
