@@ -7,6 +7,8 @@ import io.keybroker.secret.SecretValue;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -25,9 +27,34 @@ public abstract class SecretBackendContract {
     protected static final Duration WAIT = Duration.ofSeconds(60);
 
     private String prefix;
+    private BackendKind.Opened opened;
+
+    /** Starts the store if the test runs one, and opens the backend under test on it. */
+    protected abstract BackendKind.Opened open();
+
+    /** Stops what {@link #open} started, after the backend was closed. */
+    protected abstract void stopStore();
+
+    @BeforeAll
+    void openBackend() {
+        opened = open();
+    }
+
+    @AfterAll
+    void closeBackend() {
+        try {
+            if (opened != null) {
+                opened.close();
+            }
+        } finally {
+            stopStore();
+        }
+    }
 
     /** The backend under test, connected to the running store. */
-    protected abstract SecretBackend backend();
+    protected SecretBackend backend() {
+        return opened.backend();
+    }
 
     /** Stores a new version holding {@code value} as the backend reads it without a field; it becomes current. */
     protected abstract void putValue(String path, String value);

@@ -1,15 +1,12 @@
 package io.keybroker.backend.aws;
 
 import io.keybroker.backend.BackendKind;
-import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackendContract;
 import io.keybroker.testsupport.OpenBaoServer;
 import io.keybroker.testsupport.PeerProcess;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 import software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException;
 import tools.jackson.databind.json.JsonMapper;
@@ -21,33 +18,31 @@ class AwsSecretBackendContractTests extends SecretBackendContract {
 
     private PeerProcess moto;
     private SecretsManagerAsyncClient admin;
-    private AwsSecretBackend backend;
 
-    @BeforeAll
-    void start() {
+    @Override
+    protected BackendKind.Opened open() {
         moto = PeerProcess.moto();
         // The backend takes credentials from the SDK's default chain; system properties are part of it.
         System.setProperty("aws.accessKeyId", "testing");
         System.setProperty("aws.secretAccessKey", "testing");
         admin = moto.secretsManager("us-east-1");
-        backend = AwsSecretBackendIntegrationTests.backend(Map.of("us-east-1", moto));
-    }
-
-    @AfterAll
-    void stop() {
-        try {
-            backend.close();
-            admin.close();
-        } finally {
-            moto.close();
-            System.clearProperty("aws.accessKeyId");
-            System.clearProperty("aws.secretAccessKey");
-        }
+        AwsSecretBackend backend = AwsSecretBackendIntegrationTests.backend(Map.of("us-east-1", moto));
+        return new BackendKind.Opened(backend, backend);
     }
 
     @Override
-    protected SecretBackend backend() {
-        return backend;
+    protected void stopStore() {
+        try {
+            if (admin != null) {
+                admin.close();
+            }
+        } finally {
+            if (moto != null) {
+                moto.close();
+            }
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+        }
     }
 
     /** CreateSecret the first time, then PutSecretValue, which moves AWSCURRENT and AWSPREVIOUS. */

@@ -1,7 +1,6 @@
 package io.keybroker.backend.file;
 
 import io.keybroker.backend.BackendKind;
-import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackendContract;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,8 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import tools.jackson.databind.json.JsonMapper;
 
 /** The backend contract against the file backend, on a secrets file this test writes as an operator would. */
@@ -25,26 +22,25 @@ class FileSecretBackendContractTests extends SecretBackendContract {
 
     private Path dir;
     private Path file;
-    private FileSecretBackend backend;
     /** The file's content: versions of each path, oldest first. */
     private final Map<String, List<String>> versions = new LinkedHashMap<>();
 
-    @BeforeAll
-    void createBackend() throws IOException {
-        dir = Files.createDirectories(Path.of("target", "file-contract-" + System.nanoTime()).toAbsolutePath());
+    @Override
+    protected BackendKind.Opened open() {
+        try {
+            dir = Files.createDirectories(Path.of("target", "file-contract-" + System.nanoTime()).toAbsolutePath());
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
         // The file appears with the first version a test writes.
         file = dir.resolve("secrets.yaml");
-        backend = new FileSecretBackend(file, Duration.ofSeconds(2));
+        FileSecretBackend backend = new FileSecretBackend(file, Duration.ofSeconds(2));
+        return new BackendKind.Opened(backend, backend);
     }
 
-    @AfterAll
-    void closeBackend() {
-        backend.close();
-    }
-
+    /** Nothing runs: the store is a file. */
     @Override
-    protected SecretBackend backend() {
-        return backend;
+    protected void stopStore() {
     }
 
     @Override

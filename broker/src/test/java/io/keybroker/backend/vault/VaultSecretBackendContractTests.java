@@ -1,14 +1,11 @@
 package io.keybroker.backend.vault;
 
 import io.keybroker.backend.BackendKind;
-import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackendContract;
 import io.keybroker.testsupport.OpenBaoServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The backend contract against a real OpenBao. The backend uses the root token here: the contract is about what
@@ -18,29 +15,20 @@ import org.junit.jupiter.api.BeforeAll;
 class VaultSecretBackendContractTests extends SecretBackendContract {
 
     private OpenBaoServer server;
-    private VaultConnection connection;
-    private VaultSecretBackend backend;
 
-    @BeforeAll
-    void startAndConnect() {
+    @Override
+    protected BackendKind.Opened open() {
         server = OpenBaoServer.start("contract");
-        connection = VaultConnection.create(VaultFixtures.token(server.address(), OpenBaoServer.ROOT_TOKEN),
-                VaultFixtures.properties());
-        backend = new VaultSecretBackend(connection, Clock.systemUTC());
-    }
-
-    @AfterAll
-    void disconnectAndStop() {
-        try {
-            connection.close();
-        } finally {
-            server.close();
-        }
+        VaultConnection connection = VaultConnection.create(VaultFixtures.token(server.address(),
+                OpenBaoServer.ROOT_TOKEN), VaultFixtures.properties());
+        return new BackendKind.Opened(new VaultSecretBackend(connection, Clock.systemUTC()), connection);
     }
 
     @Override
-    protected SecretBackend backend() {
-        return backend;
+    protected void stopStore() {
+        if (server != null) {
+            server.close();
+        }
     }
 
     /** Under the default field, which the backend reads when the location names none. */

@@ -112,8 +112,8 @@ class DiffBackendIntegrationTests {
     }
 
     /**
-     * NEW grants checkout everything under stripe/, payments/ and legacy/; of what the backend holds, checkout
-     * therefore gains exactly the names the mappings give its paths.
+     * NEW grants checkout everything under stripe/, payments/ and legacy/ (OLD: its two stripe keys); of what the
+     * backend holds, checkout therefore gains exactly the other names the mappings give its paths.
      */
     private static void assertNamesFromBackend(String backend, Run run) {
         assertThat(run.status()).as(run.err()).isEqualTo(1);
@@ -122,16 +122,15 @@ class DiffBackendIntegrationTests {
         assertThat(section).isEqualTo("secrets gained and lost (of 4 known name(s) in the " + backend
                 + " backend):\n"
                 + "  " + CHECKOUT + "\n"
-                + "    + payments/db  current  payments.yaml#payments/workloads[0]/allow[0]\n"
-                + "    + stripe/restricted/refunds  current  payments.yaml#payments/workloads[0]/allow[0]\n"
-                + "    + stripe/webhook-secret  current  payments.yaml#payments/workloads[0]/allow[0]\n");
+                + "    + payments/db  current  payments.yaml#payments/workloads[0]/allow[1]\n"
+                + "    + stripe/restricted/refunds  current  payments.yaml#payments/workloads[0]/allow[1]\n");
         // Paths are never printed: not the listed ones, not the one only an alias reaches, not another
         // environment's.
         assertThat(run.out() + run.err()).doesNotContain("prod/", "staging", "db-password", "not-a-real-key");
     }
 
     private Run diff(String... configuration) throws IOException {
-        Path old = policy("old", "[stripe/secret-key]");
+        Path old = policy("old", "[stripe/webhook-secret]");
         Path now = policy("new", "[stripe/**, payments/*, legacy/**]");
         List<String> args = new ArrayList<>(List.of("policy", "diff", old.toString(), now.toString(), "--backend"));
         args.addAll(List.of(MAPPING));
@@ -143,21 +142,11 @@ class DiffBackendIntegrationTests {
         return new Run(status, out.toString(), err.toString());
     }
 
+    /** Writes the policy of {@link DiffCommandTests} with its second rule's secrets replaced. */
     private Path policy(String name, String secrets) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
-        Files.writeString(dir.resolve("payments.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: payments
-                spec:
-                  workloads:
-                    - identity: %s
-                      application: checkout
-                      allow:
-                        - secrets: %s
-                          stages: [current]
-                """.formatted(CHECKOUT, secrets));
+        Files.writeString(dir.resolve("payments.yaml"), DiffCommandTests.POLICY.replace("[stripe/webhook-secret]",
+                secrets));
         return dir;
     }
 
