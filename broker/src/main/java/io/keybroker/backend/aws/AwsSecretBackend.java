@@ -83,8 +83,8 @@ public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
     }
 
     /**
-     * ListSecrets with a name filter, every page. Secrets Manager's name filter matches prefixes of words, not
-     * only of the whole name, so the prefix is checked again here.
+     * ListSecrets with a name filter, every page. Secrets Manager's name filter is a prefix match that ignores
+     * case, so the prefix is checked again here, case and all.
      */
     @Override
     public Mono<List<String>> list(String prefix) {
