@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Sheds load before it turns into timeouts ({@code keybroker.listen.overload-lag}). Each event loop runs a probe
  * every {@link #PERIOD_MILLIS} ms; how late the probe runs is how long a request that arrives now waits before
- * the loop gets to it. While that lag is over the limit, a new request is answered at once with 503 and
+ * the loop gets to it. While that lag stays over the limit ({@link #LATE_RUNS} runs in a row), a new request is answered at once with 503 and
  * {@code Retry-After}, before any decoding into the application, identity check, cache read or decryption: a
  * refusal costs a fraction of an answer, so the broker keeps up with an arrival rate well above what it can
  * serve, and a client gets a clear answer it can retry instead of a reset or a timeout. Each refusal is one
@@ -44,6 +44,8 @@ public final class OverloadGuard {
 
     static final long PERIOD_MILLIS = 10;
     static final int RETRY_AFTER_SECONDS = 1;
+    /** Late probe runs in a row that make a backlog. */
+    static final int LATE_RUNS = 3;
     private static final Logger log = LoggerFactory.getLogger(OverloadGuard.class);
 
     private final long limitNanos;
@@ -88,7 +90,7 @@ public final class OverloadGuard {
 
     /** Whether a request read now by the loop of {@code probe} should be refused. */
     boolean overloaded(Probe probe) {
-        return limitNanos > 0 && probe.lagNanos(nanoTime.getAsLong()) > limitNanos;
+        return limitNanos > 0 && probe.backlogged();
     }
 
     /**
@@ -136,11 +138,15 @@ public final class OverloadGuard {
                 + "}";
     }
 
-    /** How late one event loop runs: updated by its own periodic task, read by its own connections. */
+    /**
+     * How late one event loop runs: updated by its own periodic task, read by its own connections. A single late
+     * run is a pause (the first handshake of a cold JVM, a class loaded for the first time) and sheds nothing;
+     * only {@link #LATE_RUNS} late runs in a row are a backlog.
+     */
     final class Probe implements Runnable {
 
         private volatile long lastRun;
-        private volatile long lastLag;
+        private volatile int lateRuns;
 
         Probe(long now) {
             this.lastRun = now;
@@ -149,17 +155,13 @@ public final class OverloadGuard {
         @Override
         public void run() {
             long now = nanoTime.getAsLong();
-            lastLag = Math.max(0, now - lastRun - TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS));
+            long lag = now - lastRun - TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
             lastRun = now;
+            lateRuns = lag > limitNanos ? Math.min(lateRuns + 1, LATE_RUNS) : 0;
         }
 
-        /**
-         * The larger of the lag the probe saw last time and how overdue it is now: a loop stuck behind a long
-         * batch has not run its probe yet, and the second figure shows that.
-         */
-        long lagNanos(long now) {
-            long overdue = now - lastRun - TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
-            return Math.max(lastLag, overdue);
+        boolean backlogged() {
+            return lateRuns >= LATE_RUNS;
         }
     }
 }
