@@ -7,6 +7,7 @@ import io.keybroker.cache.CacheHit;
 import io.keybroker.cache.EncryptedSecretCache;
 import io.keybroker.cache.RotationEvent;
 import io.keybroker.cache.SecretCache;
+import io.keybroker.cache.Watch;
 import io.keybroker.cache.SecretUnavailableException;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.RunningBroker;
@@ -145,8 +146,8 @@ class AccessEdgeIntegrationTests {
                 }
 
                 @Override
-                public Flux<RotationEvent> rotations(Collection<BackendLocation> locations) {
-                    return real.rotations(locations);
+                public Watch watch(Collection<BackendLocation> locations) {
+                    return real.watch(locations);
                 }
 
                 private java.util.Optional<Mono<CacheHit>> fault(BackendLocation location) {
