@@ -170,6 +170,32 @@ public final class SecretLocator {
     private record Resolved(SecretLocation location, Mapping rule) {
     }
 
+    /**
+     * The logical names that own the backend secret at {@code path}, for a protocol that names secrets the way
+     * the backend does (the AWS agent's {@code secretId}). Each candidate is found by inverting a rule's path
+     * template and kept only if resolving it forward gives that path and {@link #locate} serves it (no alias), so
+     * the answer is a name the policy decides on like any other.
+     */
+    public List<SecretName> namesAt(String path) {
+        List<SecretName> names = new ArrayList<>();
+        for (Mapping rule : allRules()) {
+            for (SecretName candidate : rule.candidates(path)) {
+                Resolved forward = resolve(candidate);
+                if (forward.rule() != rule || !forward.location().backend().path().equals(path)
+                        || names.contains(candidate)) {
+                    continue;
+                }
+                try {
+                    locate(candidate);
+                    names.add(candidate);
+                } catch (AliasedNameException alias) {
+                    // Not served under this name; its owner is found under its own rule.
+                }
+            }
+        }
+        return names;
+    }
+
     private Resolved resolve(SecretName name) {
         for (Mapping mapping : mappings) {
             if (mapping.exact ? mapping.match.equals(name) : name.isWithin(mapping.match)) {
