@@ -51,6 +51,8 @@ public class AgentController {
     private static final Pattern AWS_ARN = Pattern.compile(
             "arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z0-9-]{1,32}):([0-9]{12}):secret:(.+)");
     private static final Pattern ARN_SUFFIX = Pattern.compile("-[A-Za-z0-9]{6}$");
+    /** Secrets Manager names and ARNs name secrets of the AWS backend only. */
+    private static final String AWS = "aws";
 
     private final AccessControl access;
     private final SecretReader reader;
@@ -153,7 +155,7 @@ public class AgentController {
             return fromArn(secretId);
         }
         if (AWS_NAME.matcher(secretId).matches()) {
-            List<SecretName> owners = reader.namesAt(secretId);
+            List<SecretName> owners = reader.namesAt(AWS, secretId);
             if (owners.size() == 1) {
                 return owners.get(0).value();
             }
@@ -187,14 +189,15 @@ public class AgentController {
         }
         tries.add(name);
         for (String candidate : tries) {
-            List<SecretName> owners = reader.namesAt(candidate);
+            List<SecretName> owners = reader.namesAt(AWS, candidate);
             if (owners.size() == 1) {
                 return owners.get(0).value();
             }
         }
         throw new InvalidSecretNameException("the secret this ARN names is not served by this broker under any "
-                + "name: no keybroker.mappings entry (nor the default mapping, {environment}/{name}) reaches it; use "
-                + "the Keybroker name the policy grants, or ask an operator to map the secret");
+                + "name: no keybroker.mappings entry on the aws backend (nor the default mapping, "
+                + "{environment}/{name}) reaches it; use the Keybroker name the policy grants, or ask an operator "
+                + "to map the secret");
     }
 
     private static boolean refreshNow(AccessAttempt attempt, String raw) {

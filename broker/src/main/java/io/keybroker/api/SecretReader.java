@@ -93,9 +93,9 @@ public class SecretReader {
         return locator.locate(name);
     }
 
-    /** The logical names that own the backend secret at {@code path}; see {@link SecretLocator#namesAt}. */
-    public List<SecretName> namesAt(String path) {
-        return locator.namesAt(path);
+    /** The logical names that own the secret at {@code path} of {@code backend}; see {@link SecretLocator#namesAt}. */
+    public List<SecretName> namesAt(String backend, String path) {
+        return locator.namesAt(backend, path);
     }
 
     /**

@@ -170,32 +170,6 @@ public final class SecretLocator {
     private record Resolved(SecretLocation location, Mapping rule) {
     }
 
-    /**
-     * The logical names that own the backend secret at {@code path}, for a protocol that names secrets the way
-     * the backend does (the AWS agent's {@code secretId}). Each candidate is found by inverting a rule's path
-     * template and kept only if resolving it forward gives that path and {@link #locate} serves it (no alias), so
-     * the answer is a name the policy decides on like any other.
-     */
-    public List<SecretName> namesAt(String path) {
-        List<SecretName> names = new ArrayList<>();
-        for (Mapping rule : allRules()) {
-            for (SecretName candidate : rule.candidates(path)) {
-                Resolved forward = resolve(candidate);
-                if (forward.rule() != rule || !forward.location().backend().path().equals(path)
-                        || names.contains(candidate)) {
-                    continue;
-                }
-                try {
-                    locate(candidate);
-                    names.add(candidate);
-                } catch (AliasedNameException alias) {
-                    // Not served under this name; its owner is found under its own rule.
-                }
-            }
-        }
-        return names;
-    }
-
     private Resolved resolve(SecretName name) {
         for (Mapping mapping : mappings) {
             if (mapping.exact ? mapping.match.equals(name) : name.isWithin(mapping.match)) {
@@ -203,6 +177,35 @@ public final class SecretLocator {
             }
         }
         return new Resolved(fallback.locate(name, environment), fallback);
+    }
+
+    /**
+     * The logical names that own a backend path, by inverting each rule's path template (the same inversion that
+     * finds aliases): several when mappings select different fields of one stored value, none when no mapping
+     * produces the path or the name that would is refused as an alias. Used to turn a backend's listing into
+     * names without ever showing the path itself.
+     */
+    public List<SecretName> namesAt(String backend, String path) {
+        List<SecretName> names = new ArrayList<>();
+        for (Mapping rule : allRules()) {
+            if (!rule.backend.equals(backend)) {
+                continue;
+            }
+            for (SecretName candidate : rule.candidates(path)) {
+                Resolved resolved = resolve(candidate);
+                if (resolved.rule() != rule || !resolved.location().backend().path().equals(path)
+                        || names.contains(candidate)) {
+                    continue;
+                }
+                try {
+                    locate(candidate);
+                    names.add(candidate);
+                } catch (AliasedNameException ex) {
+                    // Another name owns this location; the refused one is not a name a policy can grant.
+                }
+            }
+        }
+        return List.copyOf(names);
     }
 
     /** Every other name that reaches the same backend location, found by inverting each rule's path template. */
