@@ -118,6 +118,28 @@ class SecretsApiIntegrationTests {
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
     }
 
+    /**
+     * Paths that Spring's route matcher reads one way (escapes decoded, matrix parameters set aside) and the name
+     * parser another: on every route, the same 400, nothing served, one audit record that says invalid.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/secrets;x/stripe/secret-key", "/v%31/secrets/stripe/secret-key",
+            "/v1/secret%73/stripe/secret-key", "/v1;x/secrets/stripe/secret-key",
+            "/v1/secrets/stripe/secret-key;x/refresh", "/secretsmanager/get;x?secretId=stripe/secret-key",
+            "/secretsmanager/g%65t?secretId=stripe/secret-key", "/checkout;x/default", "/checkout/default;x",
+            "/%63heckout/default", "/stripe;x/v1/balance"})
+    void shouldRefuseMatrixParametersAndEscapesThatRoutesAndNamesWouldReadDifferently(String path)
+            throws Exception {
+        long before = Files.readAllLines(fixture.auditFile()).size();
+        HttpResponse<String> response = get(checkout, path);
+        assertThat(response.statusCode()).as(path).isEqualTo(400);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(response.body()).doesNotContain(BrokerFixture.CURRENT_VALUE).doesNotContain("sk_test_");
+        List<String> added = Files.readAllLines(fixture.auditFile());
+        assertThat(added.subList((int) before, added.size())).as(path).singleElement()
+                .satisfies(line -> assertThat(line).contains("\"decision\":\"invalid\""));
+    }
+
     @Test
     void shouldTreatEveryPathUnderV1SecretsAsASecretNameWhateverItsDepth() throws Exception {
         HttpResponse<String> oneSegment = get(checkout, "/v1/secrets/stripe");

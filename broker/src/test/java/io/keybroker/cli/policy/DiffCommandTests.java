@@ -16,7 +16,7 @@ import tools.jackson.databind.json.JsonMapper;
 class DiffCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
-    private static final String POLICY = """
+    static final String POLICY = """
             apiVersion: keybroker/v1
             kind: Policy
             metadata:
