@@ -76,6 +76,23 @@ public class AccessControl {
     }
 
     /**
+     * Takes {@code permits} more permits of the caller's rate limit, for a request that costs more than the one
+     * {@link #begin} took: a watch costs one per name, because each name keeps the backend read for as long as
+     * the stream is open.
+     * @param cost what the request costs, for the caller's message, e.g. "a watch of 5 names costs 5 requests"
+     * @throws ApiException 429 when the limit has fewer left (audited)
+     */
+    public void charge(AccessAttempt attempt, int permits, String cost) {
+        WorkloadIdentity identity = attempt.identity();
+        if (!rateLimiter.tryAcquire(identity, permits)) {
+            throw attempt.refuse(Decision.RATE_LIMITED, "rate-limit", "over the workload's rate limit: " + cost,
+                    ApiException.tooManyRequests(identity.text() + " is over its rate limit: " + cost + " of it; "
+                            + "ask for less at once, slow down, or ask the security team to raise rateLimit",
+                            rateLimiter.retryAfter(identity)));
+        }
+    }
+
+    /**
      * Parses a raw name with the one parser.
      * @throws ApiException 400 (audited, without the raw input)
      */

@@ -1,18 +1,14 @@
 package io.keybroker.api;
 
 import io.keybroker.audit.AccessRecord.Decision;
-import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretLocation;
 import io.keybroker.cache.CacheHit;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.SecretUnavailableException;
-import io.keybroker.rotation.RotationProperties;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,28 +33,16 @@ public class RefreshController {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RefreshController.class);
 
     private static final String SUFFIX = "/refresh";
-    private static final int MAX_TRACKED = 10_000;
-
     private final AccessControl access;
     private final SecretReader reader;
     private final SecretCache cache;
-    private final Duration minInterval;
-    private final Clock clock;
-    /** Last refresh per location; bounded, oldest dropped, because prefix grants allow many names. */
-    private final Map<BackendLocation, Instant> lastRefresh = new LinkedHashMap<>(16, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<BackendLocation, Instant> eldest) {
-            return size() > MAX_TRACKED;
-        }
-    };
+    private final RefreshGate gate;
 
-    public RefreshController(AccessControl access, SecretReader reader, SecretCache cache,
-            RotationProperties rotation, Clock clock) {
+    public RefreshController(AccessControl access, SecretReader reader, SecretCache cache, RefreshGate gate) {
         this.access = access;
         this.reader = reader;
         this.cache = cache;
-        this.minInterval = rotation.refreshMinInterval();
-        this.clock = clock;
+        this.gate = gate;
     }
 
     @PostMapping("/v1/secrets/**")
@@ -74,10 +58,10 @@ public class RefreshController {
             SecretName name = access.name(attempt, raw.substring(0, raw.length() - SUFFIX.length()));
             List<Stage> granted = access.authorize(attempt, name, EnumSet.allOf(Stage.class));
             SecretLocation location = reader.locate(name);
-            Duration wait = reserve(location.backend());
+            Duration wait = gate.reserve(location.backend());
             if (!wait.isZero()) {
                 throw attempt.refuse(Decision.RATE_LIMITED, attempt.rule(), "refresh of this secret too soon",
-                        ApiException.tooManyRequests(name + " was refreshed less than " + minInterval
+                        ApiException.tooManyRequests(name + " was refreshed less than " + gate.minInterval()
                                 + " ago; the broker already has what the backend has", wait));
             }
             return cache.refresh(location.backend())
@@ -115,17 +99,5 @@ public class RefreshController {
                                 + "). Retry the refresh after the Retry-After delay; the broker log has the cause "
                                 + "under request " + attempt.requestId(), failed.retryAfter()))))
                 .switchIfEmpty(Mono.error(failed));
-    }
-
-    /** Zero when a refresh may run now (and records it), else how long until one may. */
-    private synchronized Duration reserve(BackendLocation location) {
-        Instant now = clock.instant();
-        Instant last = lastRefresh.get(location);
-        if (last != null && now.isBefore(last.plus(minInterval))) {
-            Duration wait = Duration.between(now, last.plus(minInterval));
-            return wait.isZero() ? Duration.ofMillis(1) : wait;
-        }
-        lastRefresh.put(location, now);
-        return Duration.ZERO;
     }
 }

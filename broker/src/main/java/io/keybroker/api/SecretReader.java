@@ -93,6 +93,22 @@ public class SecretReader {
         return locator.locate(name);
     }
 
+    /** The logical names that own the secret at {@code path} of {@code backend}; see {@link SecretLocator#namesAt}. */
+    public List<SecretName> namesAt(String backend, String path) {
+        return locator.namesAt(backend, path);
+    }
+
+    /**
+     * Like {@link #read}, but from a backend read made now: an error when the backend fails, never an older
+     * copy, because the caller asked for what the backend has (the agent's {@code refreshNow=true}).
+     */
+    public Mono<Served> readFresh(AccessAttempt attempt, SecretName name, List<Stage> granted) {
+        SecretLocation location = locator.locate(name);
+        return cache.refresh(location.backend())
+                .switchIfEmpty(Mono.error(() -> absent(attempt, name)))
+                .flatMap(hit -> serve(attempt, location, hit, granted));
+    }
+
     public Mono<Served> read(AccessAttempt attempt, SecretName name, List<Stage> granted) {
         SecretLocation location = locator.locate(name);
         return cache.get(location.backend())

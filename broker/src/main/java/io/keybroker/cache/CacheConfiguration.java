@@ -78,6 +78,7 @@ public class CacheConfiguration {
         requirePositive(problems, "keybroker.cache.ttl", cache.ttl());
         requireNotNegative(problems, "keybroker.cache.max-stale", cache.maxStale());
         requireNotNegative(problems, "keybroker.cache.not-found-ttl", cache.notFoundTtl());
+        requirePositive(problems, "keybroker.cache.not-found-max-backoff", cache.notFoundMaxBackoff());
         if (cache.maxSize() < 1) {
             problems.add("keybroker.cache.max-size is " + cache.maxSize() + ": it must be at least 1");
         }

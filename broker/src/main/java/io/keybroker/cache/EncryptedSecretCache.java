@@ -90,16 +90,23 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final Duration ttl;
     private final Duration maxStale;
     private final Duration notFoundTtl;
+    /** The first wait before a watched absent location is read again; doubles per read that finds nothing. */
+    private final Duration notFoundBackoff;
+    private final Duration notFoundMaxBackoff;
     private final Duration refreshAfter;
     private final Duration pollInterval;
     private final double jitter;
     private final int maxSize;
+    /** The most locations all watches together may pin: half the cache, so reads always have room. */
+    private final int maxPinned;
     private final Duration maxBackoff;
     private final Duration tickInterval;
 
     private final Object lock = new Object();
     /** Access-ordered, so the eldest entry is the least recently used. Guarded by {@link #lock}. */
     private final LinkedHashMap<BackendLocation, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
+    /** The number of slots with pins; guarded by {@link #lock}. */
+    private int pinned;
     private final Map<BackendLocation, Flight> flights = new ConcurrentHashMap<>();
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
     /** Completes on stop; background calls end with it. */
@@ -124,10 +131,13 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         this.maxStale = cache.maxStale();
         this.notFoundTtl = cache.notFoundTtl();
         this.maxSize = cache.maxSize();
+        this.maxPinned = Math.max(1, maxSize / 2);
         this.refreshAfter = Duration.ofMillis((long) (ttl.toMillis() * REFRESH_AHEAD));
         this.pollInterval = rotation.pollInterval();
         this.jitter = rotation.jitter();
         this.maxBackoff = max(INITIAL_BACKOFF, min(pollInterval, BACKOFF_CAP));
+        this.notFoundMaxBackoff = max(cache.notFoundMaxBackoff(), Duration.ofMillis(1));
+        this.notFoundBackoff = min(max(max(notFoundTtl, pollInterval), Duration.ofMillis(1)), notFoundMaxBackoff);
         this.tickInterval = max(Duration.ofMillis(100), min(pollInterval.dividedBy(10), Duration.ofSeconds(1)));
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
     }
@@ -242,26 +252,57 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     }
 
     @Override
-    public Flux<RotationEvent> rotations(Collection<BackendLocation> locations) {
+    public Watch watch(Collection<BackendLocation> locations) {
         Set<BackendLocation> watched = Set.copyOf(locations);
-        return Flux.defer(() -> {
-            pin(watched, 1);
-            return rotations.asFlux().filter(event -> watched.contains(event.location()))
-                    .doFinally(signal -> pin(watched, -1));
-        });
+        pin(watched);
+        return new Watch(rotations.asFlux().filter(event -> watched.contains(event.location())),
+                () -> unpin(watched));
     }
 
-    private void pin(Set<BackendLocation> locations, int delta) {
+    /** Pins every location or none: a watch that would pin more than {@link #maxPinned} locations is refused. */
+    private void pin(Set<BackendLocation> locations) {
         Instant now = clock.instant();
         synchronized (lock) {
+            int fresh = 0;
             for (BackendLocation location : locations) {
-                Slot slot = delta > 0 ? slotFor(location) : slots.get(location);
-                if (slot != null) {
-                    slot.pins = Math.max(0, slot.pins + delta);
-                    if (delta > 0 && slot.data == null && slot.nextPollAt == null) {
-                        slot.nextPollAt = now;
-                    }
+                Slot slot = slots.get(location);
+                if (slot == null || slot.pins == 0) {
+                    fresh++;
                 }
+            }
+            if (pinned + fresh > maxPinned) {
+                throw new WatchCapacityException(maxPinned);
+            }
+            List<BackendLocation> done = new ArrayList<>();
+            for (BackendLocation location : locations) {
+                Slot slot = slotFor(location);
+                if (slot == null) {
+                    // Every other slot is busy with a read or poll: undo, rather than hold a watch past max-size.
+                    unpinLocked(done);
+                    throw new WatchCapacityException(maxPinned);
+                }
+                if (slot.pins++ == 0) {
+                    pinned++;
+                }
+                done.add(location);
+                if (slot.data == null && slot.nextPollAt == null) {
+                    slot.nextPollAt = now;
+                }
+            }
+        }
+    }
+
+    private void unpin(Collection<BackendLocation> locations) {
+        synchronized (lock) {
+            unpinLocked(locations);
+        }
+    }
+
+    private void unpinLocked(Collection<BackendLocation> locations) {
+        for (BackendLocation location : locations) {
+            Slot slot = slots.get(location);
+            if (slot != null && slot.pins > 0 && --slot.pins == 0) {
+                pinned--;
             }
         }
     }
@@ -348,11 +389,16 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         boolean recovered;
         synchronized (lock) {
             Slot slot = slotFor(location);
+            if (slot == null) {
+                // The cache is full of slots that cannot be dropped right now: serve this read, keep nothing.
+                return new Loaded(new CachedSecret(location, current, previous, now, now, secret.marker()));
+            }
             CachedSecret old = slot.data;
             boolean rotated = old != null && !old.current().version().equals(current.version());
             entry = new CachedSecret(location, current, previous, now,
                     old == null || rotated ? now : old.rotatedAt(), secret.marker());
             slot.data = entry;
+            slot.absences = 0;
             slot.notFoundUntil = null;
             recovered = slot.recover();
             slot.nextPollAt = now.plus(jittered(pollInterval));
@@ -378,11 +424,17 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         boolean deleted;
         synchronized (lock) {
             Slot slot = slotFor(location);
+            if (slot == null) {
+                return Absent.INSTANCE;
+            }
             deleted = slot.data != null;
             slot.data = null;
             slot.notFoundUntil = now.plus(notFoundTtl);
             slot.recover();
-            slot.nextPollAt = now.plus(jittered(pollInterval));
+            // Only a watch reads an absent location in the background; each read that still finds nothing waits
+            // twice as long for the next, so a watcher pinning names that do not exist costs ever fewer reads.
+            slot.absences++;
+            slot.nextPollAt = now.plus(notFoundBackoff(slot.absences));
         }
         if (deleted) {
             log.info("{} no longer has a secret at {}; the cached copy was dropped", location.backend(), location);
@@ -411,6 +463,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         boolean first;
         synchronized (lock) {
             Slot slot = polled != null ? polled : slotFor(location);
+            if (slot == null) {
+                return new Failed(error, now.plus(backoff(1)));
+            }
             slot.failures++;
             retryAt = now.plus(backoff(slot.failures));
             slot.retryAt = retryAt;
@@ -461,11 +516,13 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                 if (slot.data == null) {
                     // Only a watched location gets here: keep trying to load it.
                     if (slot.notFoundUntil == null && due(slot.nextPollAt, now)) {
+                        slot.polling = true;
                         reads.add(new Due(location, slot));
                     }
                     continue;
                 }
                 if (refreshWasDue(slot) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
+                    slot.polling = true;
                     reads.add(new Due(location, slot));
                 } else if ((pinned || now.isBefore(freshUntil(slot.data))) && due(slot.nextPollAt, now)) {
                     slot.polling = true;
@@ -476,7 +533,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         if (reads.isEmpty() && polls.isEmpty()) {
             return;
         }
-        Flux.concat(Flux.fromIterable(reads).map(due -> load(due.location()).then()),
+        // A read waiting for one of the MAX_CONCURRENT_CALLS is marked busy (polling) from now until it ends, so
+        // the next tick does not queue it again: otherwise a backlog of reads grows by itself every tick.
+        Flux.concat(Flux.fromIterable(reads).map(due -> load(due.location()).then()
+                                .doFinally(signal -> endPoll(due.slot()))),
                         Flux.fromIterable(polls).map(this::poll))
                 .flatMap(call -> call, MAX_CONCURRENT_CALLS)
                 .takeUntilOther(stopped.asMono())
@@ -612,29 +672,40 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     // --------------------------------------------------------------------------------------------- helpers
 
-    /** The slot for a location, created if absent; creating one may evict the least recently used. */
+    /**
+     * The slot for a location, created if absent; creating one may evict the least recently used. Null when the
+     * cache holds max-size slots and none can be dropped (watched, or busy with a read or poll): max-size is a
+     * hard bound, so the caller then serves its answer without remembering it.
+     */
     private Slot slotFor(BackendLocation location) {
         Slot slot = slots.get(location);
         if (slot == null) {
+            evictToMakeRoom();
+            if (slots.size() >= maxSize) {
+                return null;
+            }
             slot = new Slot();
             slots.put(location, slot);
-            evictBeyondMaxSize(location);
         }
         return slot;
     }
 
-    private void evictBeyondMaxSize(BackendLocation keep) {
+    private void evictToMakeRoom() {
         Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
-        while (slots.size() > maxSize && it.hasNext()) {
+        while (slots.size() >= maxSize && it.hasNext()) {
             Map.Entry<BackendLocation, Slot> eldest = it.next();
-            // Watched locations and reads in flight stay; if everything is watched the cache grows past max-size
-            // rather than silently dropping a watch.
-            if (!eldest.getKey().equals(keep) && eldest.getValue().pins == 0 && !eldest.getValue().polling
-                    && !flights.containsKey(eldest.getKey())) {
+            // Watched locations and reads in flight stay: dropping a watched one would silently end a watch.
+            if (eldest.getValue().pins == 0 && !eldest.getValue().polling && !flights.containsKey(eldest.getKey())) {
                 it.remove();
                 metrics.eviction();
             }
         }
+    }
+
+    /** The wait after the n-th read in a row that found nothing: doubling from the first wait, capped. */
+    private Duration notFoundBackoff(int absences) {
+        long millis = notFoundBackoff.toMillis() << Math.min(absences - 1, 20);
+        return Duration.ofMillis(Math.min(millis, notFoundMaxBackoff.toMillis()));
     }
 
     private Instant freshUntil(CachedSecret secret) {
@@ -685,6 +756,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Instant retryAt;
         RuntimeException lastError;
         int failures;
+        /** Background reads in a row that found nothing. */
+        int absences;
         int pins;
         boolean polling;
 

@@ -35,8 +35,13 @@ public interface SecretCache {
     Flux<RotationEvent> rotations();
 
     /**
-     * The rotations of the given locations. While subscribed, these locations are kept loaded and polled for
+     * Starts watching the given locations: while the returned watch is open they are kept loaded and polled for
      * changes even when no request reads them (a watcher must hear of a rotation whoever reads the secret).
+     * Locations the backend does not have are re-read with a growing back-off, up to
+     * {@code keybroker.cache.not-found-max-backoff}.
+     *
+     * @throws WatchCapacityException when all open watches together would keep more than half of
+     *     {@code keybroker.cache.max-size} loaded; nothing is watched then
      */
-    Flux<RotationEvent> rotations(Collection<BackendLocation> locations);
+    Watch watch(Collection<BackendLocation> locations);
 }

@@ -87,8 +87,8 @@ public class ListenerConfiguration {
 
     @Bean
     MalformedRequests malformedRequests(io.keybroker.audit.AuditLog audit,
-            List<io.keybroker.audit.AccessListener> listeners, Clock clock) {
-        return new MalformedRequests(audit, listeners, clock);
+            List<io.keybroker.audit.AccessListener> listeners, Clock clock, TlsProperties tls) {
+        return new MalformedRequests(audit, listeners, clock, tls.allowSubjectCn());
     }
 
     @Bean
@@ -116,6 +116,7 @@ public class ListenerConfiguration {
                 .doOnChannelInit((observer, channel, remote) -> {
                     limits.onChannelInit(observer, channel, remote);
                     refusals.onChannelInit(observer, channel, remote);
+                    malformed.onChannelInit(observer, channel, remote);
                 })
                 .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
                         .handlerConfigurator(ssl.perConnection()));

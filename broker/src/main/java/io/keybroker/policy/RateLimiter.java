@@ -76,8 +76,19 @@ public final class RateLimiter implements PolicyReloadListener {
 
     /** Takes one permit for the caller's workload entry; false when the entry is over its limit. */
     public boolean tryAcquire(WorkloadIdentity identity) {
+        return tryAcquire(identity, 1);
+    }
+
+    /**
+     * Takes {@code permits} permits at once for a request that costs more than one, or none: false when the
+     * entry has fewer left, or its limit allows fewer per period than asked (then retrying cannot help).
+     */
+    public boolean tryAcquire(WorkloadIdentity identity, int permits) {
+        if (permits <= 0) {
+            return true;
+        }
         Bucket bucket = bucket(identity);
-        return bucket == null || bucket.tryAcquire(nanoTime.getAsLong());
+        return bucket == null || bucket.tryAcquire(nanoTime.getAsLong(), permits);
     }
 
     /**
@@ -176,10 +187,10 @@ public final class RateLimiter implements PolicyReloadListener {
             this.last = now;
         }
 
-        synchronized boolean tryAcquire(long now) {
+        synchronized boolean tryAcquire(long now, int count) {
             refill(now);
-            if (tokens >= 1) {
-                tokens -= 1;
+            if (tokens >= count) {
+                tokens -= count;
                 return true;
             }
             return false;

@@ -7,7 +7,7 @@ import io.keybroker.cache.CacheHit;
 import io.keybroker.cache.EncryptedSecretCache;
 import io.keybroker.cache.RotationEvent;
 import io.keybroker.cache.SecretCache;
-import io.keybroker.cache.SecretUnavailableException;
+import io.keybroker.cache.Watch;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
@@ -50,14 +50,17 @@ import tools.jackson.databind.json.JsonMapper;
  * with the status {@link Outcomes} maps it to and exactly one audit record whose decision matches; no route
  * serves a caller the policy does not know; a handler that skips the access check sends nothing.
  *
- * <p>The format error comes from the real file backend (a mapped field of a value that is not JSON). The
- * backend failure and the unknown exception are injected at the cache seam for one name each, because the file
- * backend cannot fail for one name alone.
+ * <p>The failures are real where a real backend can produce them: the format error comes from the real file
+ * backend (a mapped field of a value that is not JSON), the backend failure from a real AWS Secrets Manager
+ * backend whose endpoint refuses connections (one name is mapped to it), and a second broker walks every route
+ * against a file backend whose secrets file became malformed ({@link MalformedSecretsFileEdgeIntegrationTests}:
+ * brokers in one JVM share Reactor Netty's resources, so it runs alone). Only the unknown exception (a 500) is injected at
+ * the cache seam, for one name, because no backend raises one on demand.
  */
 class AccessEdgeIntegrationTests {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String EDGE = "spiffe://cluster.local/ns/edge/sa/";
+    static final String EDGE = "spiffe://cluster.local/ns/edge/sa/";
     private static final String STRANGER = "spiffe://cluster.local/ns/edge/sa/stranger";
 
     private static BrokerFixture fixture;
@@ -65,6 +68,9 @@ class AccessEdgeIntegrationTests {
 
     @BeforeAll
     static void start() throws Exception {
+        // Credentials for the SDK's default chain; the endpoint never answers, so they are never checked.
+        System.setProperty("aws.accessKeyId", "testing");
+        System.setProperty("aws.secretAccessKey", "testing");
         fixture = BrokerFixture.create();
         StringBuilder policy = new StringBuilder("""
                 apiVersion: keybroker/v1
@@ -95,15 +101,11 @@ class AccessEdgeIntegrationTests {
                     - version: "1"
                       value: sk_test_boom
                       createdAt: %s
-                  test/edge/down:
-                    - version: "1"
-                      value: sk_test_down
-                      createdAt: %s
                   test/edge/json:
                     - version: "1"
                       value: '{"a":"sk_test_fieldA","b":"sk_test_fieldB"}'
                       createdAt: %s
-                """.formatted(now, now, now, now));
+                """.formatted(now, now, now));
         Map<String, String> properties = fixture.properties();
         properties.put("keybroker.mappings[0].name", "edge/format");
         properties.put("keybroker.mappings[0].field", "key");
@@ -111,7 +113,19 @@ class AccessEdgeIntegrationTests {
         properties.put("keybroker.mappings[1].name", "edge/field");
         properties.put("keybroker.mappings[1].path", "{environment}/edge/json");
         properties.put("keybroker.mappings[1].field", "a");
+        // edge/down lives in Secrets Manager behind an endpoint where nothing listens: a real backend failure.
+        properties.put("keybroker.mappings[2].name", "edge/down");
+        properties.put("keybroker.mappings[2].backend", "aws");
+        properties.put("keybroker.aws.region", "us-east-1");
+        properties.put("keybroker.aws.endpoint", "http://127.0.0.1:" + closedPort());
         broker = RunningBroker.start(properties, FaultsAtTheCacheSeam.class, RogueController.class);
+    }
+
+    /** A loopback port nothing listens on: it was free a moment ago and is closed again. */
+    static int closedPort() throws java.io.IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     @AfterAll
@@ -119,9 +133,11 @@ class AccessEdgeIntegrationTests {
         if (broker != null) {
             broker.close();
         }
+        System.clearProperty("aws.accessKeyId");
+        System.clearProperty("aws.secretAccessKey");
     }
 
-    /** Fails one name each at the cache seam; everything else goes to the real cache. */
+    /** Fails one name with an unknown exception at the cache seam; everything else goes to the real cache. */
     @Configuration(proxyBeanMethods = false)
     static class FaultsAtTheCacheSeam {
 
@@ -145,19 +161,14 @@ class AccessEdgeIntegrationTests {
                 }
 
                 @Override
-                public Flux<RotationEvent> rotations(Collection<BackendLocation> locations) {
-                    return real.rotations(locations);
+                public Watch watch(Collection<BackendLocation> locations) {
+                    return real.watch(locations);
                 }
 
                 private java.util.Optional<Mono<CacheHit>> fault(BackendLocation location) {
                     if (location.path().endsWith("/boom")) {
                         // A message with a server path: it must reach neither the client nor the audit reason.
                         return java.util.Optional.of(Mono.error(new IllegalStateException("/etc/keybroker/x")));
-                    }
-                    if (location.path().endsWith("/down")) {
-                        return java.util.Optional.of(Mono.error(new SecretUnavailableException("file",
-                                "file backend cannot read /var/run/secrets/test/edge/down", Duration.ofSeconds(3),
-                                null)));
                     }
                     return java.util.Optional.empty();
                 }
@@ -176,7 +187,7 @@ class AccessEdgeIntegrationTests {
     }
 
     /** A concrete request for each route of the API, and the application the config routes need. */
-    private record Route(String method, String pattern) {
+    record Route(String method, String pattern) {
 
         String path(String secret, String application) {
             return switch (method + " " + pattern) {
@@ -210,6 +221,10 @@ class AccessEdgeIntegrationTests {
     }
 
     private static List<Route> routes() {
+        return routes(broker);
+    }
+
+    static List<Route> routes(RunningBroker broker) {
         Set<String> seen = new TreeSet<>();
         List<Route> routes = new ArrayList<>();
         RequestMappingHandlerMapping mapping = broker.context().getBean(RequestMappingHandlerMapping.class);
@@ -229,6 +244,11 @@ class AccessEdgeIntegrationTests {
 
     private static HttpResponse<String> send(String identity, Route route, String path, String requestId)
             throws Exception {
+        return send(fixture, broker, identity, route, path, requestId);
+    }
+
+    static HttpResponse<String> send(BrokerFixture fixture, RunningBroker broker, String identity, Route route,
+            String path, String requestId) throws Exception {
         HttpClient client = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(), identity));
         HttpRequest.Builder request = HttpRequest.newBuilder(broker.uri(path)).timeout(Duration.ofSeconds(10))
                 .header("X-Request-Id", requestId);
@@ -241,6 +261,10 @@ class AccessEdgeIntegrationTests {
     }
 
     private static List<JsonNode> records(String requestId) throws Exception {
+        return records(fixture, requestId);
+    }
+
+    static List<JsonNode> records(BrokerFixture fixture, String requestId) throws Exception {
         List<JsonNode> found = new ArrayList<>();
         for (String line : Files.readAllLines(fixture.auditFile())) {
             JsonNode node = JSON.readTree(line);

@@ -71,7 +71,8 @@ class AgentProtocolIntegrationTests {
 
     @Test
     void shouldRefuseUnknownParametersBadStagesAndUngrantedNames() throws Exception {
-        assertThat(agent("secretId=stripe/secret-key&refreshNow=true").statusCode()).isEqualTo(400);
+        assertThat(agent("secretId=stripe/secret-key&refreshNow=yes").statusCode()).isEqualTo(400);
+        assertThat(agent("secretId=stripe/secret-key&refreshNow=true&refreshNow=false").statusCode()).isEqualTo(400);
         assertThat(agent("secretId=stripe/secret-key&versionStage=AWSPENDING").statusCode()).isEqualTo(400);
         assertThat(agent("versionStage=AWSCURRENT").statusCode()).isEqualTo(400);
         assertThat(agent("secretId=Stripe/Secret").statusCode()).isEqualTo(400);

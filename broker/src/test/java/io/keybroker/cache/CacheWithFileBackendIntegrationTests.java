@@ -75,13 +75,15 @@ class CacheWithFileBackendIntegrationTests {
         backend = new FileSecretBackend(file, Duration.ofMillis(100));
         backend.start();
         cache = new EncryptedSecretCache(new SecretBackends(List.of(backend)), cipher,
-                new CacheProperties(Duration.ofMinutes(5), Duration.ofMinutes(15), 100, Duration.ofSeconds(10)),
+                new CacheProperties(Duration.ofMinutes(5), Duration.ofMinutes(15), 100, Duration.ofSeconds(10),
+                        Duration.ofMinutes(5)),
                 new RotationProperties(Duration.ofMillis(200), Duration.ofDays(7), 0.2, Duration.ofSeconds(5)),
                 new SimpleMeterRegistry(), Clock.systemUTC(), Schedulers.newSingle("test-cache", true), true,
                 new Random());
         cache.start();
         List<RotationEvent> events = new CopyOnWriteArrayList<>();
-        Disposable watch = cache.rotations(List.of(KEY)).subscribe(events::add);
+        Watch watched = cache.watch(List.of(KEY));
+        Disposable watch = watched.events().subscribe(events::add);
 
         CacheHit first = cache.get(KEY).block();
         assertThat(first.secret().current().version()).isEqualTo("2");
@@ -107,6 +109,7 @@ class CacheWithFileBackendIntegrationTests {
         assertThat(plaintext(hit.secret().previous())).isEqualTo(NEW);
         assertThat(hit.secret().rotatedAt()).isEqualTo(event.rotatedAt());
         watch.dispose();
+        watched.close();
 
         for (String value : List.of(OLD, NEW, NEWEST)) {
             assertThat(PlaintextGraphSearch.find(backend, value)).as("backend holds " + value).isEmpty();

@@ -48,6 +48,7 @@ class EncryptedSecretCacheTests {
     private static final Duration TTL = Duration.ofSeconds(100);
     private static final Duration MAX_STALE = Duration.ofSeconds(50);
     private static final Duration NOT_FOUND_TTL = Duration.ofSeconds(10);
+    private static final Duration NOT_FOUND_MAX_BACKOFF = Duration.ofSeconds(80);
     private static final Duration POLL = Duration.ofSeconds(10);
     private static final Instant V1_CREATED = Instant.parse("2026-08-20T10:00:00Z");
     private static final Instant V2_CREATED = Instant.parse("2026-11-20T09:59:00Z");
@@ -68,7 +69,7 @@ class EncryptedSecretCacheTests {
 
     private EncryptedSecretCache cache(int maxSize, double jitter) {
         EncryptedSecretCache created = new EncryptedSecretCache(new SecretBackends(List.of(backend)), cipher,
-                new CacheProperties(TTL, MAX_STALE, maxSize, NOT_FOUND_TTL),
+                new CacheProperties(TTL, MAX_STALE, maxSize, NOT_FOUND_TTL, NOT_FOUND_MAX_BACKOFF),
                 new RotationProperties(POLL, Duration.ofDays(7), jitter, Duration.ofSeconds(5)), registry, clock,
                 time, false, new Random(7));
         caches.add(created);
@@ -533,7 +534,8 @@ class EncryptedSecretCacheTests {
         backend.put(PATH, "1", V1_CREATED, "sk_test_one");
         cache.start();
         List<RotationEvent> events = new CopyOnWriteArrayList<>();
-        Disposable watch = cache.rotations(Set.of(KEY)).subscribe(events::add);
+        Watch watched = cache.watch(Set.of(KEY));
+        Disposable watch = watched.events().subscribe(events::add);
 
         advance(Duration.ofSeconds(2));
         assertThat(backend.reads).hasValue(1); // loaded for the watcher
@@ -544,10 +546,79 @@ class EncryptedSecretCacheTests {
         assertThat(events).extracting(RotationEvent::currentVersion).containsExactly("2");
 
         watch.dispose();
+        watched.close();
         advance(TTL.plus(MAX_STALE).plusSeconds(10));
         int markers = backend.markers.get();
         advance(Duration.ofSeconds(300));
         assertThat(backend.markers).hasValue(markers);
+    }
+
+    @Test
+    void shouldReadAWatchedSecretTheBackendLacksWithAGrowingBackoff() {
+        cache.start();
+        Watch watched = cache.watch(Set.of(KEY));
+
+        advance(Duration.ofSeconds(600));
+
+        // 10 s, then 20, 40 and 80 s (the cap) between reads: about ten reads in ten minutes, where polling at
+        // the poll interval and not-found-ttl (10 s each) would have made some fifty.
+        assertThat(backend.reads.get()).isBetween(5, 12);
+        backend.put(PATH, "1", V1_CREATED, "sk_test_one");
+        advance(NOT_FOUND_MAX_BACKOFF.plusSeconds(2));
+        assertThat(get(KEY).source()).isEqualTo(Source.CACHE); // the watch still finds it once it exists
+        watched.close();
+    }
+
+    @Test
+    void shouldNotQueueAWatchedReadAgainWhileItWaitsForABackendCall() {
+        cache.start();
+        List<BackendLocation> absent = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            absent.add(BackendLocation.of("vault", "prod/absent-" + i));
+        }
+        backend.holdEachRead();
+        Watch watched = cache.watch(absent);
+
+        advance(Duration.ofSeconds(5)); // five ticks while at most 16 reads run and the rest wait their turn
+        // Newest first, like a backend whose later calls happen to answer sooner: a read some tick queued twice
+        // then runs again after its first run ended.
+        while (backend.releaseNewest()) {
+            // each release may start the next queued read, itself held until released here
+        }
+        advance(Duration.ofSeconds(1));
+
+        assertThat(backend.reads).hasValue(absent.size());
+        watched.close();
+    }
+
+    @Test
+    void shouldKeepMaxSizeHardWhileWatchesPinLocations() {
+        registry = new SimpleMeterRegistry(); // the size gauge belongs to the first cache a registry sees
+        cache = cache(4, 0.2);
+        cache.start();
+        BackendLocation a = BackendLocation.of("vault", "prod/a");
+        BackendLocation b = BackendLocation.of("vault", "prod/b");
+        Watch first = cache.watch(List.of(a, b));
+
+        // Watches may pin half of max-size; a second watch of other (even absent) names would take more.
+        assertThatThrownBy(() -> cache.watch(List.of(BackendLocation.of("vault", "prod/c"))))
+                .isInstanceOf(WatchCapacityException.class).hasMessageContaining("keybroker.cache.max-size");
+        Watch again = cache.watch(List.of(a)); // already pinned: costs nothing more
+        for (int i = 0; i < 10; i++) {
+            String path = "prod/read-" + i;
+            backend.put(path, "1", V1_CREATED, "value-" + i);
+            assertThat(get(BackendLocation.of("vault", path)).secret().current().version()).isEqualTo("1");
+            assertThat(registry.get(CacheMetrics.SIZE).gauge().value()).isLessThanOrEqualTo(4);
+        }
+        advance(Duration.ofSeconds(30));
+        assertThat(registry.get(CacheMetrics.SIZE).gauge().value()).isLessThanOrEqualTo(4);
+
+        first.close();
+        first.close(); // closing twice gives back nothing twice
+        assertThatThrownBy(() -> cache.watch(List.of(BackendLocation.of("vault", "prod/c"),
+                BackendLocation.of("vault", "prod/d")))).isInstanceOf(WatchCapacityException.class);
+        again.close();
+        cache.watch(List.of(BackendLocation.of("vault", "prod/c"), BackendLocation.of("vault", "prod/d"))).close();
     }
 
     @Test
@@ -557,7 +628,7 @@ class EncryptedSecretCacheTests {
         get(KEY);
         get(other);
         List<RotationEvent> events = new CopyOnWriteArrayList<>();
-        cache.rotations(List.of(KEY)).subscribe(events::add);
+        cache.watch(List.of(KEY)).events().subscribe(events::add);
 
         backend.put("prod/other", "2", V2_CREATED, "other-two");
         cache.refresh(other).block();

@@ -42,6 +42,8 @@ final class InMemorySecretBackend implements SecretBackend {
     final List<SecretValue> handedOut = new CopyOnWriteArrayList<>();
     private volatile RuntimeException failure;
     private volatile Sinks.Empty<Void> gate;
+    private volatile boolean holdEach;
+    private final java.util.Deque<Sinks.Empty<Void>> heldEach = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     InMemorySecretBackend(String id, Clock clock) {
         this.id = id;
@@ -73,6 +75,21 @@ final class InMemorySecretBackend implements SecretBackend {
     /** From now on, reads wait until {@link #release()}. */
     void holdReads() {
         gate = Sinks.empty();
+    }
+
+    /** From now on, each read waits until {@link #releaseNewest()} releases it, newest first. */
+    void holdEachRead() {
+        holdEach = true;
+    }
+
+    /** Releases the newest read still held; false when none is. */
+    boolean releaseNewest() {
+        Sinks.Empty<Void> newest = heldEach.pollLast();
+        if (newest == null) {
+            return false;
+        }
+        newest.tryEmitEmpty();
+        return true;
     }
 
     void release() {
@@ -126,6 +143,11 @@ final class InMemorySecretBackend implements SecretBackend {
                 return Mono.just(new BackendSecret(version(current), previous == null ? null : version(previous),
                         marker(versions)));
             });
+            if (holdEach) {
+                Sinks.Empty<Void> own = Sinks.empty();
+                heldEach.addLast(own);
+                return own.asMono().then(answer);
+            }
             Sinks.Empty<Void> held = gate;
             return held == null ? answer : held.asMono().then(answer);
         });

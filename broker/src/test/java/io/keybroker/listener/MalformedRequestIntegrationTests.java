@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -18,7 +19,8 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 
 /**
  * A request Reactor Netty cannot decode (a request line carrying terminal escape and carriage-return bytes) over
- * a real mTLS connection: it is refused, its bytes reach the log only escaped, and it is audited once.
+ * a real mTLS connection: it is refused, its bytes reach the log only escaped, and it is audited once, under the
+ * identity the handshake established.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MalformedRequestIntegrationTests {
@@ -40,9 +42,12 @@ class MalformedRequestIntegrationTests {
             await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(fixture.auditFile())
                     .contains("\"decision\":\"invalid\""));
         }
-        long invalid = Files.readAllLines(fixture.auditFile()).stream()
-                .filter(line -> line.contains("\"decision\":\"invalid\"")).count();
-        assertThat(invalid).isEqualTo(1);
+        List<String> invalid = Files.readAllLines(fixture.auditFile()).stream()
+                .filter(line -> line.contains("\"decision\":\"invalid\"")).toList();
+        // The handshake established who sent it: the record names that identity, so it counts toward alerts.
+        assertThat(invalid).singleElement().satisfies(line -> assertThat(line)
+                .contains("\"identity\":\"" + BrokerFixture.CHECKOUT + "\"")
+                .contains("\"rule\":\"malformed-request\""));
         assertThat(output.getAll()).doesNotContain("\u001b").doesNotContain("\r").doesNotContain("\u0007");
     }
 }

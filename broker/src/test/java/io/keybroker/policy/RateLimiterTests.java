@@ -82,6 +82,16 @@ class RateLimiterTests {
     }
 
     @Test
+    void shouldTakeSeveralPermitsAtOnceOrNone() {
+        assertThat(limiter.tryAcquire(CHECKOUT, 2)).isTrue();
+        assertThat(limiter.tryAcquire(CHECKOUT, 2)).isFalse(); // one left: nothing is taken
+        assertThat(limiter.tryAcquire(CHECKOUT)).isTrue();
+        advance(Duration.ofHours(1));
+        assertThat(limiter.tryAcquire(CHECKOUT, 4)).isFalse(); // more than the limit allows per period, ever
+        assertThat(limiter.tryAcquire(CHECKOUT, 3)).isTrue();
+    }
+
+    @Test
     void shouldRefillContinuouslyAtTheConfiguredRate() {
         for (int i = 0; i < 3; i++) {
             limiter.tryAcquire(CHECKOUT);
