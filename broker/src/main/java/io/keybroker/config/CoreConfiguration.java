@@ -1,6 +1,5 @@
 package io.keybroker.config;
 
-import io.keybroker.backend.SecretLocator;
 import java.time.Clock;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -21,15 +20,5 @@ public class CoreConfiguration {
         UnknownPropertyCheck check = UnknownPropertyCheck.fromMetadata();
         check.check(environment);
         return check;
-    }
-
-    @Bean
-    SecretLocator secretLocator(KeybrokerProperties properties) {
-        try {
-            return SecretLocator.from(properties);
-        } catch (IllegalStateException ex) {
-            throw new ConfigurationProblemException(ex.getMessage().lines().skip(1)
-                    .map(line -> line.replaceFirst("^\\s*- ", "")).toList());
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.keybroker.policy;
 
+import io.keybroker.identity.SpiffeIdGrammar;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
@@ -288,7 +289,7 @@ public final class PolicySet {
     /** Identities come from verified certificates; still, keep control characters out of reasons and logs. */
     private static String printable(String raw) {
         StringBuilder out = new StringBuilder(raw.length());
-        for (int i = 0; i < raw.length() && i < IdentityPattern.MAX_SPIFFE_LENGTH; i++) {
+        for (int i = 0; i < raw.length() && i < SpiffeIdGrammar.MAX_SPIFFE_LENGTH; i++) {
             char c = raw.charAt(i);
             out.append(c >= 0x20 && c < 0x7f ? c : '?');
         }

@@ -8,7 +8,6 @@ import static io.keybroker.cli.policy.PolicyCommand.USAGE;
 import io.keybroker.cli.CliContext;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.policy.Decision;
-import io.keybroker.policy.IdentityPattern;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
@@ -76,7 +75,7 @@ final class ExplainCommand implements Callable<Integer> {
         SecretName name;
         List<Stage> stages;
         try {
-            caller = IdentityPattern.parseIdentity(identity);
+            caller = WorkloadIdentity.parse(identity);
         } catch (IllegalArgumentException ex) {
             err.println("error: --identity: " + ex.getMessage());
             return INVALID;

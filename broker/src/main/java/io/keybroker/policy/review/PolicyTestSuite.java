@@ -208,7 +208,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
                     + "may read the secret at all)");
         } else {
             try {
-                identity = IdentityPattern.parseIdentity(model.identity());
+                identity = WorkloadIdentity.parse(model.identity());
             } catch (IllegalArgumentException ex) {
                 problems.add(at + ".identity: " + ex.getMessage());
             }
