@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -90,7 +91,7 @@ public class AgentController {
         });
     }
 
-    private static EncryptedVersion pick(SecretReader.Served served, Stage stage, String versionId) {
+    private static @Nullable EncryptedVersion pick(SecretReader.Served served, Stage stage, String versionId) {
         EncryptedVersion candidate = stage == Stage.PREVIOUS ? served.previous()
                 : stage == Stage.CURRENT ? served.current() : null;
         if (versionId == null) {

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -56,8 +57,8 @@ public class SecretReader {
      * @param previous the previous version if granted and inside the grace window, else {@code null}
      * @param source cache, backend or stale
      */
-    public record Served(SecretLocation location, CachedSecret secret, EncryptedVersion current,
-            EncryptedVersion previous, String source) {
+    public record Served(SecretLocation location, CachedSecret secret, @Nullable EncryptedVersion current,
+            @Nullable EncryptedVersion previous, String source) {
 
         /** Records an allow for exactly the versions given (those the response hands out). */
         public void recordAllowed(AccessAttempt attempt, EncryptedVersion... sent) {

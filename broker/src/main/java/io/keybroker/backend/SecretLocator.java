@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Resolves logical names to backend locations through {@code keybroker.mappings}, and otherwise through the
@@ -217,7 +218,7 @@ public final class SecretLocator {
      * No field unless a mapping names one: each backend applies its own default (Vault:
      * {@code keybroker.vault.default-field}, {@code value}; AWS and file: the value as it is).
      */
-    private static String defaultField(String backend) {
+    private static @Nullable String defaultField(String backend) {
         return null;
     }
 
@@ -281,7 +282,7 @@ public final class SecretLocator {
             return names;
         }
 
-        static Mapping of(String key, MappingProperties p, String defaultBackend, List<String> problems) {
+        static @Nullable Mapping of(String key, MappingProperties p, String defaultBackend, List<String> problems) {
             boolean hasName = p.name() != null && !p.name().isBlank();
             boolean hasPrefix = p.prefix() != null && !p.prefix().isBlank();
             if (hasName == hasPrefix) {

@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -147,7 +148,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     }
 
     /** The answer memory alone can give, or {@code null} when the backend must be asked. */
-    private Mono<CacheHit> fromMemory(BackendLocation location, Instant now) {
+    private @Nullable Mono<CacheHit> fromMemory(BackendLocation location, Instant now) {
         Slot slot = slots.get(location);
         if (slot == null) {
             return null;

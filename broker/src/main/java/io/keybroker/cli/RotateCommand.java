@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
@@ -152,7 +153,7 @@ public final class RotateCommand implements Callable<Integer> {
     }
 
     /** What is wrong with the new key, or {@code null}; never quotes the key. */
-    static String checkValue(byte[] value) {
+    static @Nullable String checkValue(byte[] value) {
         if (value.length == 0) {
             return "the new key is empty: give it in --new-value-file FILE or on standard input";
         }

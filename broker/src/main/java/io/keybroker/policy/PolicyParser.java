@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -67,7 +68,7 @@ final class PolicyParser {
     record IdentityOccurrence(String identity, String file, int line, int index) {
     }
 
-    PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings,
+    @Nullable PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings,
             List<IdentityOccurrence> identities) {
         Walker walker = new Walker(file, errors, warnings, identities);
         int before = errors.size();
@@ -184,7 +185,7 @@ final class PolicyParser {
             error(line(node.getStartMark()), path, problem);
         }
 
-        PolicyDocument document(Node root) {
+        @Nullable PolicyDocument document(Node root) {
             Map<String, Node> top = mapping(root, "", TOP_KEYS, "the file must be a mapping with apiVersion, kind, "
                     + "metadata and spec");
             if (top == null) {
@@ -216,7 +217,7 @@ final class PolicyParser {
             return name == null || workloads == null ? null : new PolicyDocument(file, name, workloads);
         }
 
-        private String metadata(Node node) {
+        private @Nullable String metadata(Node node) {
             Map<String, Node> metadata = mapping(node, "metadata", METADATA_KEYS, "write metadata: {name: payments}");
             if (metadata == null) {
                 return null;
@@ -239,7 +240,7 @@ final class PolicyParser {
             return name;
         }
 
-        private List<PolicyDocument.Workload> spec(Node node, String name) {
+        private @Nullable List<PolicyDocument.Workload> spec(Node node, String name) {
             Map<String, Node> spec = mapping(node, "spec", SPEC_KEYS, "write spec: {workloads: [...]}");
             if (spec == null || required(spec, node, "spec", "workloads", "workloads: [...]") == null) {
                 return null;
@@ -259,7 +260,7 @@ final class PolicyParser {
             return workloads.contains(null) ? null : workloads;
         }
 
-        private PolicyDocument.Workload workload(Node node, int index, String id) {
+        private PolicyDocument.@Nullable Workload workload(Node node, int index, String id) {
             String path = "spec.workloads[" + index + "]";
             Map<String, Node> entry = mapping(node, path, WORKLOAD_KEYS, "a workload entry is a mapping with "
                     + "identity, application, allow and optionally rateLimit and stripe");
@@ -342,7 +343,7 @@ final class PolicyParser {
         }
 
         /** The {@code stripe} section of a workload entry, or null after reporting its problems. */
-        private StripePolicy stripe(Node node, String path) {
+        private @Nullable StripePolicy stripe(Node node, String path) {
             Map<String, Node> section = mapping(node, path, STRIPE_KEYS, "write stripe: {key: stripe/secret-key, "
                     + "calls: [POST /v1/payment_intents], webhookSecrets: [stripe/webhook-secret]}");
             if (section == null) {
@@ -446,7 +447,7 @@ final class PolicyParser {
             return new StripePolicy(key, calls, webhookSecrets);
         }
 
-        private PolicyDocument.Allow allow(Node node, String path, String id) {
+        private PolicyDocument.@Nullable Allow allow(Node node, String path, String id) {
             Map<String, Node> rule = mapping(node, path, ALLOW_KEYS, "an allow rule is a mapping with secrets and "
                     + "stages");
             if (rule == null) {
@@ -533,7 +534,7 @@ final class PolicyParser {
          * The keys and values of a mapping node; reports a wrong type, non-text keys, duplicate and unknown keys.
          * Returns null when the node is not a mapping.
          */
-        private Map<String, Node> mapping(Node node, String path, Set<String> allowed, String expected) {
+        private @Nullable Map<String, Node> mapping(Node node, String path, Set<String> allowed, String expected) {
             if (!(node instanceof MappingNode mapping) || !Tag.MAP.equals(node.getTag())) {
                 error(node, path, "expected a mapping (key: value lines) but found " + describe(node) + "; "
                         + expected);
@@ -567,7 +568,7 @@ final class PolicyParser {
         }
 
         /** Returns the key if present, else reports it missing and returns null. */
-        private String required(Map<String, Node> values, Node parent, String path, String key, String example) {
+        private @Nullable String required(Map<String, Node> values, Node parent, String path, String key, String example) {
             if (values.containsKey(key)) {
                 return key;
             }
@@ -576,7 +577,7 @@ final class PolicyParser {
             return null;
         }
 
-        private String text(Node node, String path, String example) {
+        private @Nullable String text(Node node, String path, String example) {
             if (node instanceof ScalarNode scalar && Tag.STR.equals(node.getTag())) {
                 if (scalar.getValue().isEmpty()) {
                     error(node, path, "is empty; write e.g. " + example);
@@ -590,7 +591,7 @@ final class PolicyParser {
             return null;
         }
 
-        private List<Node> list(Node node, String path, String expected) {
+        private @Nullable List<Node> list(Node node, String path, String expected) {
             if (node instanceof SequenceNode sequence && Tag.SEQ.equals(node.getTag())) {
                 return sequence.getValue();
             }

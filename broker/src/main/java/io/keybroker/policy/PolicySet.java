@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A compiled, immutable snapshot of every policy file of the directory: the one thing the API asks "may this
@@ -346,7 +347,7 @@ public final class PolicySet {
         }
 
         /** The pattern of this rule that covers {@code name}, or null. */
-        SecretPattern match(String name) {
+        @Nullable SecretPattern match(String name) {
             SecretPattern exact = exactNames.get(name);
             if (exact != null) {
                 return exact;

@@ -1,5 +1,6 @@
 package io.keybroker.architecture;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -9,6 +10,10 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchCondition;
+import com.tngtech.archunit.lang.ConditionEvents;
+import com.tngtech.archunit.lang.SimpleConditionEvent;
+import org.jspecify.annotations.NullMarked;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +26,7 @@ class ArchitectureTests {
 
     private final JavaClasses main = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
             .importPackages(ROOT);
 
     @Test
@@ -74,5 +80,21 @@ class ArchitectureTests {
                         ROOT + ".backend.file..", ROOT + ".backend.vault..")
                 .check(main);
         slices().matching(ROOT + ".backend.(*)..").should().notDependOnEachOther().check(main);
+    }
+
+    @Test
+    void everyPackageShouldBeNullMarked() {
+        classes().that().resideInAPackage(ROOT + "..").should(beInANullMarkedPackage()).check(main);
+    }
+
+    private static ArchCondition<JavaClass> beInANullMarkedPackage() {
+        return new ArchCondition<>("be in a package whose package-info.java is @NullMarked") {
+            @Override
+            public void check(JavaClass item, ConditionEvents events) {
+                boolean marked = item.getPackage().isAnnotatedWith(NullMarked.class);
+                events.add(new SimpleConditionEvent(item, marked, item.getPackageName()
+                        + (marked ? " is" : " is not") + " @NullMarked (" + item.getName() + ")"));
+            }
+        };
     }
 }

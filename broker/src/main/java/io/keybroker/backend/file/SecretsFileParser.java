@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import javax.crypto.Mac;
+import org.jspecify.annotations.Nullable;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -84,7 +85,7 @@ final class SecretsFileParser {
      * @param secret the current and previous value of the path asked for, or {@code null} when none was asked for
      *     or the file does not have it; the caller owns and wipes it
      */
-    record Parsed(Map<String, PathInfo> paths, BackendSecret secret) {
+    record Parsed(Map<String, PathInfo> paths, @Nullable BackendSecret secret) {
     }
 
     /** The file content is invalid; the message says where and what, never a value. */
@@ -99,7 +100,7 @@ final class SecretsFileParser {
      *
      * @param wanted the backend path whose values to return, or {@code null} for metadata only
      */
-    Parsed parse(byte[] content, String wanted) throws InvalidFileException {
+    Parsed parse(byte[] content, @Nullable String wanted) throws InvalidFileException {
         if (content.length > MAX_FILE_BYTES) {
             throw invalid("is " + content.length + " bytes; the file backend is for development and reads at most "
                     + MAX_FILE_BYTES + " bytes");

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
@@ -50,7 +51,7 @@ final class KvJson {
      * @throws SecretFormatException when the field is missing or not a string
      * @throws IllegalArgumentException when the answer is not a KV v2 data answer
      */
-    static SecretValue field(byte[] body, String field, String where) {
+    static @Nullable SecretValue field(byte[] body, String field, String where) {
         try (JsonParser parser = STREAMING.createParser(ObjectReadContext.empty(), body, 0, body.length)) {
             if (parser.nextToken() != JsonToken.START_OBJECT || !seek(parser, "data")
                     || parser.nextToken() != JsonToken.START_OBJECT || !seek(parser, "data")) {

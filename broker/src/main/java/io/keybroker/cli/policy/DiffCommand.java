@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -107,7 +108,7 @@ final class DiffCommand implements Callable<Integer> {
         }
     }
 
-    private List<SecretName> readNames(PrintWriter err) {
+    private @Nullable List<SecretName> readNames(PrintWriter err) {
         List<String> lines;
         try {
             lines = Files.readAllLines(secretsFile, StandardCharsets.UTF_8);

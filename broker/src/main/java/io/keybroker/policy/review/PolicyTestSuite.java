@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
@@ -158,7 +159,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
         return new PolicyTestSuite(file, tests);
     }
 
-    private static Test test(String file, int index, CaseModel model, List<String> problems) {
+    private static @Nullable Test test(String file, int index, CaseModel model, List<String> problems) {
         String at = file + ": tests[" + index + "]";
         if (model == null) {
             problems.add(at + ": empty; write a mapping with secret and either identity and expect, or "
