@@ -15,11 +15,14 @@ import com.tngtech.archunit.lang.ConditionEvents;
 import com.tngtech.archunit.lang.SimpleConditionEvent;
 import org.jspecify.annotations.NullMarked;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
  * The package layering that docs/architecture.md describes, checked on the compiled main classes. When a rule
  * fails, fix the dependency, not the rule: each one stands for a property that a reader of that page relies on.
  */
+// One instance for all rules: importing the classes is the slow part, and the rules only read them.
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ArchitectureTests {
 
     private static final String ROOT = "io.keybroker";
