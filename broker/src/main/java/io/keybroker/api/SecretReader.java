@@ -3,7 +3,7 @@ package io.keybroker.api;
 import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.backend.SecretLocation;
 import io.keybroker.backend.SecretLocator;
-import io.keybroker.cache.CacheHit;
+import io.keybroker.cache.CacheLookup;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCache;
@@ -105,7 +105,7 @@ public class SecretReader {
                 .flatMap(hit -> serve(attempt, location, hit, granted));
     }
 
-    private Mono<Served> serve(AccessAttempt attempt, SecretLocation location, CacheHit hit, List<Stage> granted) {
+    private Mono<Served> serve(AccessAttempt attempt, SecretLocation location, CacheLookup hit, List<Stage> granted) {
         CachedSecret secret = hit.secret();
         EncryptedVersion current = granted.contains(Stage.CURRENT) ? secret.current() : null;
         EncryptedVersion previous = granted.contains(Stage.PREVIOUS)

@@ -77,7 +77,7 @@ class StripePolicyTests {
     @Test
     void shouldAllowListedCallsAndNameThePattern() throws IOException {
         PolicySet set = load(EXAMPLE);
-        Decision decision = set.decideStripeCall(CHECKOUT, "GET", "/v1/payment_intents/pi_123");
+        PolicyDecision decision = set.decideStripeCall(CHECKOUT, "GET", "/v1/payment_intents/pi_123");
         assertThat(decision.allowed()).isTrue();
         assertThat(decision.rule()).isEqualTo("payments.yaml#payments/workloads[0]/stripe/calls[1]");
         assertThat(set.decideStripeCall(CHECKOUT, "POST", "/v1/payment_intents").allowed()).isTrue();
@@ -98,15 +98,15 @@ class StripePolicyTests {
         "post, /v1/payment_intents",
     })
     void shouldRefuseCallsNoPatternCoversAndSayWhichListToEdit(String method, String path) throws IOException {
-        Decision decision = load(EXAMPLE).decideStripeCall(CHECKOUT, method, path);
+        PolicyDecision decision = load(EXAMPLE).decideStripeCall(CHECKOUT, method, path);
         assertThat(decision.allowed()).isFalse();
-        assertThat(decision.rule()).isEqualTo(Decision.DEFAULT_DENY);
+        assertThat(decision.rule()).isEqualTo(PolicyDecision.DEFAULT_DENY);
         assertThat(decision.reason()).contains("stripe.calls of payments.yaml#payments/workloads[0]");
     }
 
     @Test
     void shouldRefuseCallsOfAWorkloadWithoutAStripeSection() throws IOException {
-        Decision decision = load(EXAMPLE).decideStripeCall(REFUNDS, "POST", "/v1/payment_intents");
+        PolicyDecision decision = load(EXAMPLE).decideStripeCall(REFUNDS, "POST", "/v1/payment_intents");
         assertThat(decision.allowed()).isFalse();
         assertThat(decision.reason()).contains("payments.yaml#payments/workloads[1] has no stripe.key and "
                 + "stripe.calls; add them to that entry");
@@ -115,10 +115,10 @@ class StripePolicyTests {
     @Test
     void shouldDecideWebhookSecretsByTheirOwnList() throws IOException {
         PolicySet set = load(EXAMPLE);
-        Decision allowed = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/webhook-secret"));
+        PolicyDecision allowed = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/webhook-secret"));
         assertThat(allowed.allowed()).isTrue();
         assertThat(allowed.rule()).isEqualTo("payments.yaml#payments/workloads[0]/stripe/webhookSecrets[0]");
-        Decision other = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/secret-key"));
+        PolicyDecision other = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/secret-key"));
         assertThat(other.allowed()).isFalse();
         assertThat(other.reason()).contains("add it to stripe.webhookSecrets of payments.yaml#payments/workloads[0]");
         assertThat(set.decideWebhookSecret(REFUNDS, SecretName.parse("stripe/webhook-secret")).allowed()).isFalse();

@@ -1,7 +1,7 @@
 package io.keybroker.policy.review;
 
 import io.keybroker.identity.WorkloadIdentity;
-import io.keybroker.policy.Decision;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.IdentityPattern;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.policy.WorkloadPolicy;
@@ -258,7 +258,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
         List<String> wrong = new ArrayList<>();
         List<String> rules = new ArrayList<>();
         for (Stage stage : test.stages()) {
-            Decision decision = policy.decide(caller, test.secret(), stage);
+            PolicyDecision decision = policy.decide(caller, test.secret(), stage);
             if (decision.allowed() != test.expectAllow()) {
                 wrong.add("stage " + stage.id() + " is " + (decision.allowed() ? "ALLOWED" : "DENIED") + " by "
                         + decision.rule() + ": " + decision.reason());
@@ -285,7 +285,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
             }
             WorkloadIdentity caller = identity.representative(identities);
             for (Stage stage : test.stages()) {
-                Decision decision = policy.decide(caller, test.secret(), stage);
+                PolicyDecision decision = policy.decide(caller, test.secret(), stage);
                 if (decision.allowed()) {
                     others.add((caller.text().equals(identity.text()) ? identity.text() : identity.text()
                             + " (every workload under it, e.g. " + caller.text() + ")") + " may read stage "
