@@ -1,12 +1,17 @@
 package io.keybroker.config;
 
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /** Beans every feature shares. */
 @Configuration(proxyBeanMethods = false)
 public class CoreConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(CoreConfiguration.class);
 
     /** The one clock of the broker; tests replace it to move time without sleeping. */
     @Bean
@@ -20,5 +25,28 @@ public class CoreConfiguration {
         UnknownPropertyCheck check = UnknownPropertyCheck.fromMetadata();
         check.check(environment);
         return check;
+    }
+
+    /**
+     * The one scheduler of the broker's periodic work: policy and TLS reloads, certificate and audit-volume checks.
+     * One pool gives every such task the same thread naming, daemon rule, error handling and shutdown: Spring
+     * stops the components (which cancel their tasks) and then destroys this pool with the context. The tasks are
+     * short file reads and checks, so two threads keep a slow one from delaying the others.
+     */
+    @Bean
+    ThreadPoolTaskScheduler keybrokerScheduler() {
+        ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
+        scheduler.setPoolSize(2);
+        scheduler.setThreadNamePrefix("keybroker-scheduler-");
+        // Never what keeps the JVM alive: the server's own threads do that, and the commands use no scheduler.
+        scheduler.setDaemon(true);
+        // A policy poll in progress finishes on shutdown: interrupting it could fail a file read and report a
+        // reload failure that never happened.
+        scheduler.setWaitForTasksToCompleteOnShutdown(true);
+        scheduler.setAwaitTerminationSeconds(5);
+        // A periodic task that throws keeps its schedule; say so instead of losing the failure.
+        scheduler.setErrorHandler(ex -> log.error("A scheduled task of the broker failed; it runs again at its next "
+                + "time", ex));
+        return scheduler;
     }
 }

@@ -17,6 +17,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class PolicyConfigurationTests {
 
@@ -29,6 +30,12 @@ class PolicyConfigurationTests {
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(PolicyProperties.class)
     static class Properties {
+
+        /** The broker's shared scheduler (config.CoreConfiguration), which runs the watcher's polls. */
+        @Bean
+        ThreadPoolTaskScheduler keybrokerScheduler() {
+            return new ThreadPoolTaskScheduler();
+        }
     }
 
     @Configuration(proxyBeanMethods = false)

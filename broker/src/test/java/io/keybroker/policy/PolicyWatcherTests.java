@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class PolicyWatcherTests {
 
@@ -29,13 +30,19 @@ class PolicyWatcherTests {
 
     private final PolicyLoader loader = new PolicyLoader();
     private final RecordingListener listener = new RecordingListener();
+    private final ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
     private PolicyWatcher watcher;
+
+    PolicyWatcherTests() {
+        scheduler.initialize();
+    }
 
     @AfterEach
     void stop() {
         if (watcher != null) {
             watcher.stop();
         }
+        scheduler.shutdown();
     }
 
     private static String policy(String secret) {
@@ -44,7 +51,8 @@ class PolicyWatcherTests {
 
     private PolicyStore startWatching(Path policyDir, PolicyReloadListener... listeners) {
         PolicyStore store = new PolicyStore(loader.load(policyDir));
-        watcher = new PolicyWatcher(policyDir, Duration.ofMillis(50), loader, store, () -> List.of(listeners));
+        watcher = new PolicyWatcher(policyDir, Duration.ofMillis(50), loader, store, () -> List.of(listeners),
+                scheduler);
         watcher.start();
         assertThat(watcher.isRunning()).isTrue();
         return store;
@@ -169,7 +177,8 @@ class PolicyWatcherTests {
         Path file = dir.resolve("payments.yaml");
         Files.writeString(file, policy("stripe/webhook-secret"));
         PolicyStore store = new PolicyStore(loader.load(dir));
-        PolicyWatcher manual = new PolicyWatcher(dir, Duration.ofSeconds(1), loader, store, () -> List.of(listener));
+        PolicyWatcher manual = new PolicyWatcher(dir, Duration.ofSeconds(1), loader, store, () -> List.of(listener),
+                scheduler);
         assertThat(manual.poll()).isFalse();
 
         // A writer caught half-way: the first read sees a truncated file, the next one the finished file.
@@ -186,11 +195,16 @@ class PolicyWatcherTests {
     }
 
     @Test
-    void shouldStopPolling() throws IOException {
+    void shouldStopPolling() throws Exception {
         Files.writeString(dir.resolve("payments.yaml"), policy("stripe/webhook-secret"));
-        startWatching(dir, listener);
+        PolicyStore store = startWatching(dir, listener);
         watcher.stop();
         assertThat(watcher.isRunning()).isFalse();
+        // The scheduler runs on, for the broker's other tasks; this watcher's polls are gone from it.
+        write(dir.resolve("payments.yaml"), policy("stripe/other"));
+        Thread.sleep(500);
+        assertThat(allowed(store, WEBHOOK)).isTrue();
+        assertThat(listener.reloaded).isEmpty();
     }
 
     private static final class RecordingListener implements PolicyReloadListener {
