@@ -1,14 +1,15 @@
 package io.keybroker.policy;
 
+import static io.keybroker.yaml.SafeYaml.describe;
+import static io.keybroker.yaml.SafeYaml.line;
+import static io.keybroker.yaml.SafeYaml.printableMessage;
+
 import io.keybroker.config.NearestName;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
-import java.io.StringReader;
-import java.nio.ByteBuffer;
+import io.keybroker.yaml.SafeYaml;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -19,8 +20,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
@@ -49,6 +48,8 @@ final class PolicyParser {
 
     private static final Pattern METADATA_NAME = Pattern.compile("[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?");
     private static final Pattern APPLICATION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    // The caller limits files to MAX_FILE_BYTES, and a code point is at least one byte; a policy needs no alias.
+    private static final SafeYaml.Limits LIMITS = new SafeYaml.Limits((int) PolicyLoader.MAX_FILE_BYTES + 1, 0, 20);
     private static final Set<String> TOP_KEYS = keys("apiVersion", "kind", "metadata", "spec");
     private static final Set<String> METADATA_KEYS = keys("name", "labels", "annotations");
     private static final Set<String> SPEC_KEYS = keys("workloads");
@@ -72,20 +73,17 @@ final class PolicyParser {
             List<IdentityOccurrence> identities) {
         Walker walker = new Walker(file, errors, warnings, identities);
         int before = errors.size();
-        String text;
+        char[] text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            text = SafeYaml.decodeUtf8(bytes);
         } catch (CharacterCodingException ex) {
             walker.error(0, "", "the file is not valid UTF-8 text; save it as UTF-8");
             return null;
         }
-        Yaml yaml = new Yaml(loaderOptions());
+        SafeYaml yaml = new SafeYaml(LIMITS);
         int documents = 0;
         try {
-            for (Event event : yaml.parse(new StringReader(text))) {
+            for (Event event : yaml.events(text)) {
                 if (event instanceof AliasEvent alias) {
                     walker.error(line(alias.getStartMark()), "", "YAML aliases (*" + SecretName.printable(
                             alias.getAnchor()) + ") are not allowed in policy files; write the value out in full");
@@ -105,18 +103,18 @@ final class PolicyParser {
                         + "file (split it at the '---' lines into separate files)");
                 return null;
             }
-            Node root = yaml.compose(new StringReader(text));
+            Node root = yaml.compose(text);
             PolicyDocument document = walker.document(root);
             return errors.size() == before ? document : null;
         } catch (MarkedYAMLException ex) {
             Mark mark = ex.getProblemMark() != null ? ex.getProblemMark() : ex.getContextMark();
             String problem = ex.getProblem() != null ? ex.getProblem() : "cannot be parsed";
             String context = ex.getContext() != null ? " (" + ex.getContext() + ")" : "";
-            walker.error(line(mark), "", "YAML syntax error: " + yamlText(problem + context)
+            walker.error(line(mark), "", "YAML syntax error: " + printableMessage(problem + context)
                     + "; fix the YAML (check indentation, quotes and ':' after keys)");
             return null;
         } catch (YAMLException ex) {
-            walker.error(0, "", "YAML error: " + yamlText(String.valueOf(ex.getMessage())) + "; fix the YAML");
+            walker.error(0, "", "YAML error: " + printableMessage(String.valueOf(ex.getMessage())) + "; fix the YAML");
             return null;
         } catch (IllegalArgumentException | IndexOutOfBoundsException ex) {
             // SnakeYAML's scanner lets these escape on some malformed input (found by PolicyParserFuzzTests): a
@@ -126,36 +124,6 @@ final class PolicyParser {
                     + "digits) or a malformed tag; fix the YAML or use single quotes");
             return null;
         }
-    }
-
-    private static LoaderOptions loaderOptions() {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        options.setAllowRecursiveKeys(false);
-        options.setMaxAliasesForCollections(0);
-        options.setNestingDepthLimit(20);
-        // The caller limits files to MAX_FILE_BYTES; a code point is at least one byte.
-        options.setCodePointLimit((int) PolicyLoader.MAX_FILE_BYTES + 1);
-        options.setProcessComments(false);
-        return options;
-    }
-
-    /**
-     * SnakeYAML's messages quote the offending character as it is, a line break or control character included
-     * (found by PolicyParserFuzzTests: "expected URI, but found \n"); errors go to logs, the audit log and the
-     * terminal, so such characters are replaced and the text is bounded.
-     */
-    private static String yamlText(String message) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < message.length() && out.length() < 300; i++) {
-            char c = message.charAt(i);
-            out.append(c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029' ? '?' : c);
-        }
-        return out.toString();
-    }
-
-    private static int line(Mark mark) {
-        return mark == null ? 0 : mark.getLine() + 1;
     }
 
     private static Set<String> keys(String... keys) {
@@ -620,32 +588,6 @@ final class PolicyParser {
                 }
                 text(tuple.getValueNode(), path + "." + SecretName.printable(key), "\"some text\"");
             }
-        }
-
-        private static String describe(Node node) {
-            if (node instanceof MappingNode) {
-                return Tag.MAP.equals(node.getTag()) ? "a mapping" : "a mapping tagged " + node.getTag();
-            }
-            if (node instanceof SequenceNode) {
-                return Tag.SEQ.equals(node.getTag()) ? "a list" : "a list tagged " + node.getTag();
-            }
-            Tag tag = node.getTag();
-            if (Tag.NULL.equals(tag)) {
-                return "nothing (an empty value)";
-            }
-            if (Tag.BOOL.equals(tag)) {
-                return "a boolean";
-            }
-            if (Tag.INT.equals(tag) || Tag.FLOAT.equals(tag)) {
-                return "a number";
-            }
-            if (Tag.TIMESTAMP.equals(tag)) {
-                return "a timestamp";
-            }
-            if (Tag.STR.equals(tag)) {
-                return "text";
-            }
-            return "a value with the YAML tag " + SecretName.printable(tag.getValue()) + " (tags are not allowed)";
         }
 
         private static String suggest(String key, Set<String> allowed) {

@@ -52,7 +52,8 @@ class ArchitectureTests {
                 .layer("Core").definedBy(ROOT + ".cache..", ROOT + ".rotation..", ROOT + ".audit..",
                         ROOT + ".policy..")
                 .layer("Seam").definedBy(ROOT + ".backend..")
-                .layer("Foundation").definedBy(ROOT + ".identity..", ROOT + ".secret..", ROOT + ".config..")
+                .layer("Foundation").definedBy(ROOT + ".identity..", ROOT + ".secret..", ROOT + ".config..",
+                        ROOT + ".yaml..")
                 .whereLayer("Entry").mayNotBeAccessedByAnyLayer()
                 .whereLayer("Edge").mayOnlyBeAccessedByLayers("Entry", "Edge")
                 .whereLayer("Core").mayOnlyBeAccessedByLayers("Entry", "Edge", "Core")
@@ -66,10 +67,14 @@ class ArchitectureTests {
                 .should().dependOnClassesThat().resideOutsideOfPackages(ROOT + ".secret..", "java..", "org..")
                 .check(main);
         noClasses().that().resideInAPackage(ROOT + ".identity..")
-                .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".config..")
+                .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".config..", ROOT + ".yaml..")
                 .check(main);
         noClasses().that().resideInAPackage(ROOT + ".config..")
-                .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".identity..", ROOT + ".secret..")
+                .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".identity..", ROOT + ".secret..",
+                        ROOT + ".yaml..")
+                .check(main);
+        noClasses().that().resideInAPackage(ROOT + ".yaml..")
+                .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".identity..", ROOT + ".config..")
                 .check(main);
     }
 
