@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,28 +27,8 @@ class PolicySetTests {
 
     @BeforeEach
     void load() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: payments
-                spec:
-                  workloads:
-                    - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                      application: checkout
-                      rateLimit: 100/s
-                      allow:
-                        - secrets: [stripe/secret-key]
-                          stages: [current, previous]
-                        - secrets: [stripe/webhook-secret]
-                          stages: [current]
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments-shared
-                      rateLimit: 1000/m
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """);
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS_WITH_NAMESPACE);
+
         Files.writeString(dir.resolve("reporting.yml"), """
                 apiVersion: keybroker/v1
                 kind: Policy

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ class PolicyWatcherTests {
     }
 
     private static String policy(String secret) {
-        return PolicyLoaderTests.SPEC_EXAMPLE.replace("stripe/webhook-secret", secret);
+        return PolicyFixtures.PAYMENTS.replace("stripe/webhook-secret", secret);
     }
 
     private PolicyStore startWatching(Path policyDir, PolicyReloadListener... listeners) {

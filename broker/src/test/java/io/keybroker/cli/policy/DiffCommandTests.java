@@ -3,6 +3,7 @@ package io.keybroker.cli.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -16,20 +17,14 @@ import tools.jackson.databind.json.JsonMapper;
 class DiffCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
-    private static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
-                - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                  application: checkout
-                  rateLimit: 100/s
+    // The payments policy, with the current Stripe key only, so that a diff can grant the previous one.
+    private static final String POLICY = PolicyFixtures.PAYMENTS.replace("stages: [current, previous]",
+            "stages: [current]");
+    private static final String NAMESPACE = """
+                - identity: spiffe://cluster.local/ns/payments/*
+                  application: payments
                   allow:
-                    - secrets: [stripe/secret-key]
-                      stages: [current]
-                    - secrets: [stripe/webhook-secret]
+                    - secrets: [shared/*]
                       stages: [current]
             """;
 
@@ -58,13 +53,7 @@ class DiffCommandTests {
 
     @Test
     void shouldExitZeroWhenRulesOnlyMovedBetweenFilesAndWereReordered() throws IOException {
-        String namespace = """
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """;
+        String namespace = NAMESPACE;
         Path old = dir("old", "payments.yaml", POLICY + namespace);
         String swapped = POLICY.replace("[stripe/secret-key]", "[SWAP]")
                 .replace("[stripe/webhook-secret]", "[stripe/secret-key]").replace("[SWAP]", "[stripe/webhook-secret]");
@@ -219,13 +208,7 @@ class DiffCommandTests {
 
     @Test
     void shouldShowTheConcreteSecretsEachIdentityGainsAndLoses() throws IOException {
-        String namespace = """
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """;
+        String namespace = NAMESPACE;
         Path old = dir("old", "payments.yaml", POLICY + namespace);
         Path now = dir("new", "payments.yaml", POLICY.replace("[stripe/webhook-secret]", "[stripe/webhook/*]")
                 + namespace.replace("[shared/*]", "[shared/**]"));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.ChainedAuditLog;
 import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -23,22 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PolicyCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
-    private static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
-                - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                  application: checkout
-                  rateLimit: 100/s
-                  allow:
-                    - secrets: [stripe/secret-key]
-                      stages: [current, previous]
-                    - secrets: [stripe/webhook-secret]
-                      stages: [current]
-            """;
+    private static final String POLICY = PolicyFixtures.PAYMENTS;
 
     @TempDir
     Path tmp;
