@@ -2,11 +2,8 @@ package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keybroker.cli.KeybrokerCli;
 import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -35,12 +32,10 @@ class DiffCommandTests {
     private String err;
 
     private int run(String... args) {
-        StringWriter outBuffer = new StringWriter();
-        StringWriter errBuffer = new StringWriter();
-        int status = KeybrokerCli.run(args, new PrintWriter(outBuffer, true), new PrintWriter(errBuffer, true));
-        out = outBuffer.toString();
-        err = errBuffer.toString();
-        return status;
+        CliRun run = CliRun.of(args);
+        out = run.out();
+        err = run.err();
+        return run.status();
     }
 
     private Path dir(String name, String... files) throws IOException {

@@ -2,10 +2,7 @@ package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keybroker.cli.KeybrokerCli;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,12 +63,10 @@ class TestCommandTests {
     }
 
     private int run(String... args) {
-        StringWriter outBuffer = new StringWriter();
-        StringWriter errBuffer = new StringWriter();
-        int status = KeybrokerCli.run(args, new PrintWriter(outBuffer, true), new PrintWriter(errBuffer, true));
-        out = outBuffer.toString();
-        err = errBuffer.toString();
-        return status;
+        CliRun run = CliRun.of(args);
+        out = run.out();
+        err = run.err();
+        return run.status();
     }
 
     private Path tests(String name, String content) throws IOException {
