@@ -31,7 +31,9 @@ public class CoreConfiguration {
      * The one scheduler of the broker's periodic work: policy and TLS reloads, certificate and audit-volume checks.
      * One pool gives every such task the same thread naming, daemon rule, error handling and shutdown: Spring
      * stops the components (which cancel their tasks) and then destroys this pool with the context. The tasks are
-     * short file reads and checks, so two threads keep a slow one from delaying the others.
+     * short file reads and checks, so two threads keep a slow one from delaying the others. Being an
+     * {@code Executor}, it also makes Spring Boot skip its own {@code applicationTaskExecutor}, which nothing in the
+     * broker uses (no {@code @Async}, no blocking WebFlux handlers).
      */
     @Bean
     ThreadPoolTaskScheduler keybrokerScheduler() {
