@@ -302,17 +302,11 @@ class PolicyLoaderTests {
         assertThat(new PolicyLoader().load(dir).files()).containsExactly("payments.yaml");
     }
 
-    private static final String POLICY_FOR_DATA_LINK = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    private static final String POLICY_FOR_DATA_LINK = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   allow:
                     - secrets: [stripe/secret-key]
                       stages: [current]
-            """;
+            """);
 }

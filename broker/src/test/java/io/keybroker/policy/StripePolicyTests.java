@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,13 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class StripePolicyTests {
 
     /** The stripe example of the product contract, as a complete file. */
-    static final String EXAMPLE = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    static final String EXAMPLE = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   stripe:
@@ -39,7 +34,7 @@ class StripePolicyTests {
                   allow:
                     - secrets: [stripe/publishable-key]
                       stages: [current]
-            """;
+            """);
 
     private static final WorkloadIdentity CHECKOUT =
             WorkloadIdentity.spiffe("spiffe://cluster.local/ns/payments/sa/checkout");

@@ -2,6 +2,7 @@ package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,13 +14,7 @@ class TestCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
     private static final String REPORTING = "spiffe://cluster.local/ns/payments/sa/reporting";
-    private static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    private static final String POLICY = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   allow:
@@ -32,7 +27,7 @@ class TestCommandTests {
                   allow:
                     - secrets: [shared/*]
                       stages: [current]
-            """;
+            """);
     private static final String TESTS = """
             apiVersion: keybroker/v1
             kind: PolicyTest
