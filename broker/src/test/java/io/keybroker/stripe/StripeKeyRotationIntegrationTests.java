@@ -13,11 +13,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -34,12 +32,10 @@ class StripeKeyRotationIntegrationTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String LIVE_VALUE = "sk_live_FAKE_rolled_too_early_5Hn2Wq8Z";
 
-    private static StripeProxyHarness stripe;
-
-    @BeforeAll
-    static void start() {
+    @RegisterExtension
+    static final StripeProxyHarness stripe = new StripeProxyHarness(fixture -> {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        stripe = StripeProxyHarness.start(fixture -> fixture.writeSecrets("""
+        fixture.writeSecrets("""
                 secrets:
                   test/stripe/secret-key:
                     - version: "7"
@@ -49,22 +45,10 @@ class StripeKeyRotationIntegrationTests {
                       value: %s
                       createdAt: %s
                 """.formatted(BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), LIVE_VALUE,
-                now.minus(1, ChronoUnit.DAYS))),
-                // Every 401 may re-read the key, so that each test sees its own re-read.
-                Map.of("keybroker.rotation.refresh-min-interval", "0s"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (stripe != null) {
-            stripe.close();
-        }
-    }
-
-    @BeforeEach
-    void forgetRelayedBytes() {
-        stripe.relay().clear();
-    }
+                now.minus(1, ChronoUnit.DAYS)));
+    },
+            // Every 401 may re-read the key, so that each test sees its own re-read.
+            Map.of("keybroker.rotation.refresh-min-interval", "0s"));
 
     @Test
     void shouldAnswerAGetThroughOneRetryWithThePreviousKey() throws Exception {

@@ -9,11 +9,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -29,24 +27,8 @@ class StripeProxyIntegrationTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String PLACEHOLDER = "sk_test_placeholderTheWorkloadSends";
 
-    private static StripeProxyHarness stripe;
-
-    @BeforeAll
-    static void start() {
-        stripe = StripeProxyHarness.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (stripe != null) {
-            stripe.close();
-        }
-    }
-
-    @BeforeEach
-    void forgetRelayedBytes() {
-        stripe.relay().clear();
-    }
+    @RegisterExtension
+    static final StripeProxyHarness stripe = new StripeProxyHarness();
 
     @Test
     void shouldCreateAPaymentIntentWithTheWorkloadsKeyInsteadOfThePlaceholder() throws Exception {
