@@ -57,6 +57,7 @@ STRIPE_MOCK_VERSION=v0.203.0
 TOXIPROXY_VERSION=v2.5.0
 HELM_VERSION=v4.3.1
 SECRETSMANAGER_AGENT_VERSION=2.1.0
+NGINX_DEB_VERSION=1.22.1-9+deb12u12  # bench only: the static mTLS row (the load generator's ceiling); Debian 12's nginx
 CHECK_JSONSCHEMA_VERSION=0.39.0      # validates docs/policy.schema.json against the parser's corpus (PolicySchemaIntegrationTests)
 UV_VERSION=0.13.9                    # installer for the Python tools (PyPI package uv)
 
@@ -228,7 +229,8 @@ install_go_tools() {
 
 # ---- AWS Secrets Manager Agent (benchmarks only) ------------------------------------------------------------
 install_agent() {
-  local root="$TOOLS/cargo" t0=$SECONDS
+  # Outside the clone, keyed by version: a 20-minute cargo build is done once per machine.
+  local root="$CACHE/aws-agent-$SECRETSMANAGER_AGENT_VERSION" t0=$SECONDS
   if ! command -v cargo >/dev/null; then fail "aws_secretsmanager_agent: cargo not found on PATH"; return; fi
   if grep -qs "^\"aws_secretsmanager_agent $SECRETSMANAGER_AGENT_VERSION " "$root/.crates.toml" \
       && [[ -x "$root/bin/aws_secretsmanager_agent" ]]; then
@@ -236,8 +238,8 @@ install_agent() {
   else
     say "aws_secretsmanager_agent: cargo install $SECRETSMANAGER_AGENT_VERSION (slow: several minutes)"
     # CARGO_HOME only for the registry/download cache; the toolchain still comes from rustup.
-    if ! CARGO_HOME="$TOOLS/cargo-home" RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-stable}" \
-        CARGO_TARGET_DIR="$TOOLS/cache/cargo-target" \
+    if ! CARGO_HOME="$CACHE/cargo-home" RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-stable}" \
+        CARGO_TARGET_DIR="$CACHE/cargo-target" \
         cargo install --locked --root "$root" --version "$SECRETSMANAGER_AGENT_VERSION" aws_secretsmanager_agent \
         >"$LOGS/cargo-agent.log" 2>&1; then
       fail "aws_secretsmanager_agent: cargo install failed (log: $LOGS/cargo-agent.log)"; tail_log "$LOGS/cargo-agent.log"; return
@@ -245,6 +247,26 @@ install_agent() {
     say "aws_secretsmanager_agent: built in $((SECONDS - t0))s"
   fi
   link aws_secretsmanager_agent "$root/bin/aws_secretsmanager_agent"
+}
+
+# ---- nginx (benchmarks only: a static body over the same mTLS, the load generator's ceiling) -----------------
+# Debian's binary package unpacked into the cache (apt-get download needs no root, dpkg-deb -x no install);
+# its shared libraries (OpenSSL 3, PCRE2, zlib) are the base system's.
+install_nginx() {
+  local dir="$CACHE/nginx-$NGINX_DEB_VERSION"
+  if [[ -x "$dir/usr/sbin/nginx" ]]; then
+    say "nginx: already $NGINX_DEB_VERSION"
+  else
+    local tmp; tmp="$(mktemp -d)"
+    if ! ( cd "$tmp" && apt-get download "nginx=$NGINX_DEB_VERSION" && dpkg-deb -x nginx_*.deb "$tmp/root" ) \
+        >"$LOGS/nginx.log" 2>&1; then
+      fail "nginx: apt-get download nginx=$NGINX_DEB_VERSION failed (log: $LOGS/nginx.log)"; tail_log "$LOGS/nginx.log"
+      rm -rf "$tmp"; return
+    fi
+    rm -rf "$dir"; mv "$tmp/root" "$dir"; rm -rf "$tmp"
+    say "nginx: $NGINX_DEB_VERSION unpacked"
+  fi
+  link nginx "$dir/usr/sbin/nginx"
 }
 
 # ---- podman + runc (image tests; root only) -----------------------------------------------------------------
@@ -274,7 +296,7 @@ go_pid=$!
 install_python_tools
 wait "$go_pid" || true
 while IFS= read -r line; do [[ -n "$line" ]] && failures+=("$line"); done <"$go_failures"
-if $with_bench; then install_agent; fi
+if $with_bench; then install_agent; install_nginx; fi
 if $with_podman; then install_podman; fi
 
 # ---- verify: every tool runs and says its version (in parallel: checkov alone needs ~6 s to start) ---------
@@ -302,7 +324,8 @@ check helm sh -c 'v="$("$1" version --short)" && echo "helm $v"' - "$BIN/helm"
 if $with_bench; then
   # (not run here: it has no version flag and would start serving; cargo's record gives the version)
   check aws_secretsmanager_agent sh -c '[ -x "$1" ] && grep -o "^\"aws_secretsmanager_agent [^ ]*" "$2" | tr -d \"' \
-    - "$BIN/aws_secretsmanager_agent" "$TOOLS/cargo/.crates.toml"
+    - "$BIN/aws_secretsmanager_agent" "$CACHE/aws-agent-$SECRETSMANAGER_AGENT_VERSION/.crates.toml"
+  check nginx "$BIN/nginx" -v
 fi
 if $with_podman && [[ "$(id -u)" == 0 ]]; then
   check podman podman --version

@@ -116,12 +116,14 @@ BROKER_ARGS=(
 )
 # Read-only root; writable only: /tmp and the audit directory (tmpfs), as the
 # Helm chart does with emptyDirs. podman's automatic tmpfs mounts are off.
+# /tmp is exec, as a Kubernetes emptyDir is: Netty loads BoringSSL's native
+# library from there (podman's tmpfs default is noexec).
 # Memory limit as the Helm chart's default (sidecar.resources.limits.memory).
 MEMORY_LIMIT="${KEYBROKER_MEMORY_LIMIT:-256m}"
 RUN_OPTS=(
   --memory "$MEMORY_LIMIT"
   --read-only --read-only-tmpfs=false
-  --tmpfs /tmp:rw,mode=1777,size=16m,notmpcopyup
+  --tmpfs /tmp:rw,exec,mode=1777,size=16m,notmpcopyup
   --tmpfs /var/log/keybroker:rw,mode=1777,size=16m,notmpcopyup
   --network=host
   -v "$F/tls:/etc/keybroker/tls:ro" -v "$F/policy:/etc/keybroker/policy:ro" -v "$F/secrets:/etc/keybroker/secrets:ro"
@@ -237,6 +239,12 @@ if [[ -s "$AUDIT" ]] && grep -q 'stripe/secret-key' "$AUDIT"; then
   fi
 else
   fail "no audit line for stripe/secret-key in /var/log/keybroker/audit.jsonl"
+fi
+groups_line="$("${PODMAN[@]}" logs "$NAME" 2>&1 | grep -m1 'TLS key-exchange groups of the listener' || true)"
+if [[ "$groups_line" == *BoringSSL* && "$groups_line" == *X25519MLKEM768* ]]; then
+  pass "the listener runs on BoringSSL with X25519MLKEM768 first (keybroker.tls.provider=auto)"
+else
+  fail "the listener is not on BoringSSL in the image: ${groups_line:-no groups line in the log}"
 fi
 if "${PODMAN[@]}" logs "$NAME" 2>&1 | grep -q 'sk_test_keybroker'; then
   fail "the broker's log contains a secret value"

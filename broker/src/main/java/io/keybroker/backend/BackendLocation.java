@@ -7,7 +7,7 @@ import org.jspecify.annotations.Nullable;
  * Where a logical secret lives: which backend, the backend path (already prefixed with the environment) and,
  * optionally, one field to pick out of a JSON value (Vault KV data, or an AWS SecretString that is JSON).
  *
- * @param backend the backend id: {@code file}, {@code vault} or {@code aws}
+ * @param backend the backend id, that of a registered {@link BackendKind} (e.g. {@code vault})
  * @param path the backend path, e.g. {@code prod/stripe/secret-key}
  * @param field the JSON field to select, or {@code null} to take the value as it is
  */

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -30,9 +32,6 @@ import org.jspecify.annotations.Nullable;
  * probes find, for {@code policy check}.
  */
 public final class SecretLocator {
-
-    /** The backends this build knows. */
-    public static final Set<String> BACKENDS = Set.of("file", "vault", "aws");
 
     private static final Pattern ENVIRONMENT = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final Pattern PROPERTY = Pattern.compile("[a-z0-9][a-zA-Z0-9._-]*");
@@ -67,14 +66,15 @@ public final class SecretLocator {
             problems.add("keybroker.environment '" + SecretName.printable(environment) + "' is invalid: use lower "
                     + "case letters, digits, '-' and '_' (e.g. prod, staging)");
         }
-        if (!BACKENDS.contains(properties.backend())) {
+        Set<String> backends = BackendKind.registered().keySet();
+        if (!backends.contains(properties.backend())) {
             problems.add("keybroker.backend '" + SecretName.printable(String.valueOf(properties.backend()))
-                    + "' is unknown: use one of file, vault, aws");
+                    + "' is unknown: use one of " + String.join(", ", backends));
         }
         List<Mapping> mappings = new ArrayList<>();
         for (int i = 0; i < properties.mappings().size(); i++) {
             Mapping mapping = Mapping.of("keybroker.mappings[" + i + "]", properties.mappings().get(i),
-                    properties.backend(), problems);
+                    properties.backend(), backends, problems);
             if (mapping != null) {
                 mappings.add(mapping);
             }
@@ -180,6 +180,44 @@ public final class SecretLocator {
         return new Resolved(fallback.locate(name, environment), fallback);
     }
 
+    /**
+     * The backends the mappings read from: {@code keybroker.backend} and every mapping's own, sorted.
+     */
+    public SortedSet<String> backendsInUse() {
+        SortedSet<String> ids = new TreeSet<>();
+        allRules().forEach(rule -> ids.add(rule.backend));
+        return ids;
+    }
+
+    /**
+     * The logical names that own a backend path, by inverting each rule's path template (the same inversion that
+     * finds aliases): several when mappings select different fields of one stored value, none when no mapping
+     * produces the path or the name that would is refused as an alias. Used to turn a backend's listing into
+     * names without ever showing the path itself.
+     */
+    public List<SecretName> namesAt(String backend, String path) {
+        List<SecretName> names = new ArrayList<>();
+        for (Mapping rule : allRules()) {
+            if (!rule.backend.equals(backend)) {
+                continue;
+            }
+            for (SecretName candidate : rule.candidates(path)) {
+                Resolved resolved = resolve(candidate);
+                if (resolved.rule() != rule || !resolved.location().backend().path().equals(path)
+                        || names.contains(candidate)) {
+                    continue;
+                }
+                try {
+                    locate(candidate);
+                    names.add(candidate);
+                } catch (AliasedNameException ex) {
+                    // Another name owns this location; the refused one is not a name a policy can grant.
+                }
+            }
+        }
+        return List.copyOf(names);
+    }
+
     /** Every other name that reaches the same backend location, found by inverting each rule's path template. */
     private List<Resolved> aliasesOf(Resolved resolved) {
         BackendLocation location = resolved.location().backend();
@@ -282,7 +320,8 @@ public final class SecretLocator {
             return names;
         }
 
-        static @Nullable Mapping of(String key, MappingProperties p, String defaultBackend, List<String> problems) {
+        static @Nullable Mapping of(String key, MappingProperties p, String defaultBackend, Set<String> backends,
+                List<String> problems) {
             boolean hasName = p.name() != null && !p.name().isBlank();
             boolean hasPrefix = p.prefix() != null && !p.prefix().isBlank();
             if (hasName == hasPrefix) {
@@ -297,8 +336,9 @@ public final class SecretLocator {
                 return null;
             }
             String backend = p.backend() == null || p.backend().isBlank() ? defaultBackend : p.backend();
-            if (!BACKENDS.contains(backend)) {
-                problems.add(key + ".backend '" + SecretName.printable(backend) + "' is unknown: use file, vault or aws");
+            if (!backends.contains(backend)) {
+                problems.add(key + ".backend '" + SecretName.printable(backend) + "' is unknown: use one of "
+                        + String.join(", ", backends));
             }
             String path = p.path() == null || p.path().isBlank() ? DEFAULT_PATH : p.path();
             if (!path.startsWith("{environment}/")) {

@@ -1,5 +1,6 @@
 package io.keybroker.cache;
 
+import io.keybroker.backend.BackendKind;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.config.ConfigurationProblemException;
@@ -37,7 +38,7 @@ public class CacheConfiguration {
         List<String> problems = new ArrayList<>();
         if (!registry.ids().contains(properties.backend())) {
             problems.add("keybroker.backend is '" + properties.backend() + "' but no such backend is configured "
-                    + "(configured: " + configured + "); use file, vault or aws");
+                    + "(configured: " + configured + "); use one of " + BackendKind.describeIds());
         }
         for (int i = 0; i < properties.mappings().size(); i++) {
             String backend = properties.mappings().get(i).backend();

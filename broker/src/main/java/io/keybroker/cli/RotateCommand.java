@@ -2,16 +2,12 @@ package io.keybroker.cli;
 
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretLocator;
-import io.keybroker.backend.aws.AwsClients;
-import io.keybroker.backend.aws.AwsProperties;
-import io.keybroker.backend.vault.VaultConnection;
-import io.keybroker.backend.vault.VaultWriter;
+import io.keybroker.backend.WriteRequest;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.config.KeybrokerProperties;
-import io.keybroker.rotation.AwsRotation;
+import io.keybroker.rotation.Rotation;
 import io.keybroker.rotation.RotationOutcome;
 import io.keybroker.rotation.StripeKeyTest;
-import io.keybroker.rotation.VaultRotation;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
@@ -21,12 +17,10 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 
 /**
  * {@code keybroker rotate}: runs one rotation of a Stripe key with the broker's own configuration. The new key
@@ -54,14 +48,15 @@ public final class RotateCommand implements Callable<Integer> {
     URI stripeApiBase;
 
     @Option(names = "--client-request-token", paramLabel = "TOKEN",
-            description = "AWS: the version id of the new value; re-running with the same token is idempotent. "
-                    + "Default: a new UUID.")
+            description = "The id of the new version where the backend lets the writer choose it (AWS: the "
+                    + "VersionId); re-running with the same token is idempotent. Default: the backend chooses (AWS: "
+                    + "a new UUID).")
     String clientRequestToken;
 
-    @Option(names = "--expected-version", paramLabel = "N",
-            description = "Vault: fail (exit 3) unless the latest version is still N. Default: the version read "
-                    + "at the start.")
-    Long expectedVersion;
+    @Option(names = "--expected-version", paramLabel = "VERSION",
+            description = "Fail (exit 3) unless the current version is still VERSION (Vault: the KV version "
+                    + "number; AWS: the AWSCURRENT version id). Default: the version current at the start.")
+    String expectedVersion;
 
     RotateCommand(CliContext context) {
         this.context = context;
@@ -91,44 +86,18 @@ public final class RotateCommand implements Callable<Integer> {
             }
             KeybrokerProperties properties = context.binder().bindOrCreate("keybroker", KeybrokerProperties.class);
             BackendLocation location = SecretLocator.from(properties).locate(name).backend();
-            StripeKeyTest stripe = new StripeKeyTest(stripeApiBase);
             context.out().println("rotating " + name + " in " + location.backend() + " at " + location.path());
-            RotationOutcome outcome = switch (location.backend()) {
-                case "aws" -> rotateAws(location, value, stripe);
-                case "vault" -> rotateVault(location, value, stripe);
-                default -> {
-                    context.err().println("error: the " + location.backend() + " backend is for development; "
-                            + "append a version to its file instead (docs/file-backend.md)");
-                    yield RotationOutcome.INVALID;
-                }
-            };
+            RotationOutcome outcome;
+            try (ConfiguredBackends backends = new ConfiguredBackends(context.binder())) {
+                outcome = new Rotation(backends.get(location.backend()), new StripeKeyTest(stripeApiBase),
+                        context.out(), context.err())
+                        .rotate(location, value, new WriteRequest(clientRequestToken, expectedVersion));
+            }
             context.out().println("result: " + outcome.name().toLowerCase().replace('_', ' '));
             return outcome.exitCode();
         } catch (ConfigurationProblemException | IllegalStateException ex) {
             context.err().println("error: " + ex.getMessage());
             return RotationOutcome.INVALID.exitCode();
-        }
-    }
-
-    private RotationOutcome rotateAws(BackendLocation location, SecretValue value, StripeKeyTest stripe) {
-        if (location.field() != null) {
-            context.err().println("error: rotate writes the whole SecretString; the mapping selects field '"
-                    + location.field() + "' of a JSON value, which rotate does not merge");
-            return RotationOutcome.INVALID;
-        }
-        AwsProperties aws = context.binder().bindOrCreate("keybroker.aws", AwsProperties.class);
-        try (SecretsManagerAsyncClient client = AwsClients.primary(aws)) {
-            String token = clientRequestToken != null ? clientRequestToken : UUID.randomUUID().toString();
-            return new AwsRotation(client, stripe, (id, version) -> { }, context.out())
-                    .rotate(location.path(), value, token);
-        }
-    }
-
-    private RotationOutcome rotateVault(BackendLocation location, SecretValue value, StripeKeyTest stripe) {
-        try (VaultConnection vault = VaultConnection.fromConfiguration(context.binder())) {
-            String field = location.field() != null ? location.field() : vault.properties().defaultField();
-            return new VaultRotation(new VaultWriter(vault), stripe, context.out())
-                    .rotate(location.path(), field, value, expectedVersion);
         }
     }
 

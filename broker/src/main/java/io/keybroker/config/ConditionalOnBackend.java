@@ -18,6 +18,6 @@ import org.springframework.context.annotation.Conditional;
 @Conditional(BackendInUseCondition.class)
 public @interface ConditionalOnBackend {
 
-    /** The backend id: file, vault or aws. */
+    /** The backend id: the id of a registered {@code io.keybroker.backend.BackendKind}. */
     String value();
 }

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -38,7 +39,10 @@ public final class ConnectionLimits {
     private final Counter refused;
     private final Counter timedOut;
 
-    public ConnectionLimits(ListenProperties listen, MeterRegistry registry) {
+    private final OverloadGuard overload;
+
+    public ConnectionLimits(ListenProperties listen, MeterRegistry registry, OverloadGuard overload) {
+        this.overload = overload;
         this.idleTimeout = listen.idleTimeout();
         this.readTimeout = listen.readTimeout();
         this.maxConnections = listen.maxConnections();
@@ -64,10 +68,11 @@ public final class ConnectionLimits {
             return;
         }
         channel.closeFuture().addListener(future -> open.decrementAndGet());
+        Deadline gate = new Deadline(overload.enabled() ? overload.probe(channel.eventLoop()) : null);
         if (channel.pipeline().get(NettyPipeline.HttpCodec) != null) {
-            channel.pipeline().addAfter(NettyPipeline.HttpCodec, "keybroker.requestDeadline", new Deadline());
+            channel.pipeline().addAfter(NettyPipeline.HttpCodec, "keybroker.requestDeadline", gate);
         } else {
-            channel.pipeline().addLast("keybroker.requestDeadline", new Deadline());
+            channel.pipeline().addLast("keybroker.requestDeadline", gate);
         }
     }
 
@@ -75,10 +80,22 @@ public final class ConnectionLimits {
         return open.get();
     }
 
-    /** One per connection: the request in arrival must be complete, or the next one must start, by a deadline. */
+    /**
+     * One per connection: the request in arrival must be complete, or the next one must start, by a deadline; and
+     * a request that arrives while the event loop lags is answered 503 here ({@link OverloadGuard}).
+     */
     private final class Deadline extends ChannelDuplexHandler {
 
+        private final OverloadGuard.Probe probe;
         private ScheduledFuture<?> pending;
+        /** Requests passed on whose response is not complete yet; a refusal must not overtake one. */
+        private int inFlight;
+        /** The request being refused, while its body (if any) is still arriving. */
+        private HttpRequest refusing;
+
+        Deadline(OverloadGuard.Probe probe) {
+            this.probe = probe;
+        }
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -88,8 +105,27 @@ public final class ConnectionLimits {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            if (msg instanceof HttpRequest) {
+            if (msg instanceof HttpRequest request) {
                 arm(ctx, readTimeout, "the request did not arrive in full within keybroker.listen.read-timeout");
+                if (probe != null && inFlight == 0 && overload.overloaded(probe)) {
+                    refusing = request;
+                }
+            }
+            if (refusing != null) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    disarm();
+                    HttpRequest refused = refusing;
+                    refusing = null;
+                    overload.refuse(ctx, refused);
+                    // Written from here, so this handler's write() does not see it: start the idle wait itself.
+                    arm(ctx, idleTimeout, "idle for keybroker.listen.idle-timeout between requests");
+                }
+                return;
+            }
+            if (msg instanceof HttpRequest) {
+                inFlight++;
             }
             if (msg instanceof LastHttpContent) {
                 disarm();
@@ -100,6 +136,7 @@ public final class ConnectionLimits {
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
             if (msg instanceof LastHttpContent) {
+                inFlight = Math.max(0, inFlight - 1);
                 // The response is complete: the next request must start (and arrive) within the idle timeout.
                 promise.addListener((ChannelFutureListener) f -> arm(ctx, idleTimeout,
                         "idle for keybroker.listen.idle-timeout between requests"));

@@ -15,6 +15,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     how long a new connection may take to send its first request; a half-sent request is closed after it
  * @param maxConnections the most connections open at once; one more is closed as soon as it is accepted, and
  *     counted in {@code keybroker_connections_refused_total}
+ * @param overloadLag how late the listener's event loop may run before new requests are answered 503 with
+ *     {@code Retry-After} instead of being queued behind the backlog ({@code 0} turns shedding off)
  */
 @ConfigurationProperties("keybroker.listen")
 public record ListenProperties(
@@ -22,7 +24,8 @@ public record ListenProperties(
         @DefaultValue("8443") int port,
         @DefaultValue("60s") Duration idleTimeout,
         @DefaultValue("10s") Duration readTimeout,
-        @DefaultValue("256") int maxConnections) {
+        @DefaultValue("256") int maxConnections,
+        @DefaultValue("100ms") Duration overloadLag) {
 
     public ListenProperties {
         if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
@@ -30,6 +33,10 @@ public record ListenProperties(
         }
         if (readTimeout == null || readTimeout.isNegative() || readTimeout.isZero()) {
             throw new IllegalArgumentException("keybroker.listen.read-timeout must be positive, e.g. 10s");
+        }
+        if (overloadLag == null || overloadLag.isNegative()) {
+            throw new IllegalArgumentException("keybroker.listen.overload-lag must be 0 (off) or positive, e.g. "
+                    + "100ms");
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("keybroker.listen.max-connections must be at least 1, e.g. 256");

@@ -3,11 +3,7 @@ package io.keybroker.listener;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.identity.WorkloadIdentities;
 import io.netty.channel.ChannelOption;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
-import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.JdkSslContext;
-import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -18,11 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ScheduledFuture;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
@@ -88,8 +80,10 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry) {
-        return new ConnectionLimits(listen, registry);
+    ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry,
+            io.keybroker.audit.AuditLog audit, List<io.keybroker.audit.AccessListener> listeners, Clock clock) {
+        return new ConnectionLimits(listen, registry, new OverloadGuard(listen.overloadLag(), audit, listeners, clock,
+                registry));
     }
 
     @Bean
@@ -106,20 +100,13 @@ public class ListenerConfiguration {
 
     @Bean
     NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
-            ConnectionLimits limits, HandshakeRefusals refusals, MalformedRequests malformed)
-            throws GeneralSecurityException {
-        // Netty's JdkSslContext around our own SSLContext, not SslContextBuilder: the builder's server context
-        // probes, in a static initialiser, whether it can wrap trust managers by parsing a built-in key with
-        // BouncyCastle, which registers BouncyCastle's whole JCA provider (signed jars, so none of it comes from
-        // the AOT cache): about 0.3 s of a 2-core start, for a wrapper that only improves client-side messages.
-        SSLContext sslContext = SSLContext.getInstance("TLS");
-        sslContext.init(new KeyManager[] {material.keyManager()}, new TrustManager[] {material.trustManager(refusals)},
-                null);
-        SslContext context = new JdkSslContext(sslContext, false, CIPHERS, SupportedCipherSuiteFilter.INSTANCE,
-                ApplicationProtocolConfig.DISABLED, ClientAuth.REQUIRE, new String[] {"TLSv1.3", "TLSv1.2"}, false);
-        Optional<List<String>> groups = TlsNamedGroups.perConnectionGroups();
+            TlsProperties tls, ConnectionLimits limits, HandshakeRefusals refusals, MalformedRequests malformed)
+            throws GeneralSecurityException, IOException {
+        ListenerSslContexts ssl = ListenerSslContexts.build(tls.provider(), material.keyManager(),
+                material.trustManager(refusals));
+        SslContext context = ssl.context();
         LoggerFactory.getLogger(ListenerConfiguration.class).info("TLS key-exchange groups of the listener: {}",
-                TlsNamedGroups.describe(groups));
+                ssl.groups());
         return server -> server
                 .childOption(ChannelOption.ALLOCATOR, WipingByteBufAllocator.INSTANCE)
                 .idleTimeout(listen.idleTimeout())
@@ -132,8 +119,7 @@ public class ListenerConfiguration {
                     refusals.onChannelInit(observer, channel, remote);
                 })
                 .secure(spec -> spec.sslContext(context).handshakeTimeout(Duration.ofSeconds(10))
-                        .handlerConfigurator(handler -> groups.ifPresent(g -> TlsNamedGroups.apply(handler.engine(),
-                                g))));
+                        .handlerConfigurator(ssl.perConnection()));
     }
 
     @Bean

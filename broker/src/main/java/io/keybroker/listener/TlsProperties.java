@@ -14,6 +14,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param allowSubjectCn accept a client certificate without a SPIFFE URI SAN and use its subject CN as the
  *     identity; off by default because a CN is not bound to a trust domain
  * @param reloadInterval how often the files are checked for changes (content digest, so symlink swaps are seen)
+ * @param provider the TLS implementation of the listener: {@code auto} (BoringSSL through Netty when its native
+ *     library loads on this platform, else the JDK), {@code openssl} (BoringSSL or refuse to start) or {@code jdk}
+ *     (the JDK's SSLEngine); the trust and identity checks are the same code on all of them
  */
 @ConfigurationProperties("keybroker.tls")
 public record TlsProperties(
@@ -21,5 +24,16 @@ public record TlsProperties(
         Path privateKey,
         Path trustBundle,
         @DefaultValue("false") boolean allowSubjectCn,
-        @DefaultValue("2s") Duration reloadInterval) {
+        @DefaultValue("2s") Duration reloadInterval,
+        @DefaultValue("auto") Provider provider) {
+
+    /** See {@link TlsProperties#provider()}. */
+    public enum Provider {
+        /** BoringSSL when it loads, else the JDK. */
+        AUTO,
+        /** BoringSSL through netty-tcnative; the broker refuses to start without it. */
+        OPENSSL,
+        /** The JDK's own TLS stack (SunJSSE). */
+        JDK
+    }
 }

@@ -56,6 +56,27 @@ class SecretLocatorTests {
     }
 
     @Test
+    void shouldTurnABackendPathBackIntoTheNamesThatOwnItAndNoOthers() {
+        SecretLocator locator = SecretLocator.from(props("prod", "vault",
+                new MappingProperties(null, "stripe/restricted", "aws", "{environment}/payments/{rest}", null, null),
+                new MappingProperties("stripe/webhook-secret", null, null, "{environment}/stripe/webhook", "secret",
+                        null),
+                new MappingProperties("stripe/webhook-url", null, null, "{environment}/stripe/webhook", "url", null)));
+
+        assertThat(locator.backendsInUse()).containsExactly("aws", "vault");
+        assertThat(locator.namesAt("vault", "prod/stripe/secret-key"))
+                .containsExactly(SecretName.parse("stripe/secret-key"));
+        assertThat(locator.namesAt("aws", "prod/payments/reporting/eu"))
+                .containsExactly(SecretName.parse("stripe/restricted/reporting/eu"));
+        // Two fields of one stored value are two names; the default mapping's stripe/webhook is only an alias.
+        assertThat(locator.namesAt("vault", "prod/stripe/webhook")).containsExactlyInAnyOrder(
+                SecretName.parse("stripe/webhook-secret"), SecretName.parse("stripe/webhook-url"));
+        assertThat(locator.namesAt("vault", "staging/stripe/secret-key")).as("another environment").isEmpty();
+        assertThat(locator.namesAt("aws", "prod/stripe/secret-key")).as("no aws rule produces it").isEmpty();
+        assertThat(locator.namesAt("vault", "prod/Not A Name")).as("not a valid name").isEmpty();
+    }
+
+    @Test
     void shouldRefuseAPathTemplateThatLeavesTheEnvironment() {
         assertThatThrownBy(() -> SecretLocator.from(props("staging", "vault",
                 new MappingProperties(null, "stripe", null, "prod/{name}", null, null))))

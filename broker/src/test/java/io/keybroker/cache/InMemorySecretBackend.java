@@ -87,6 +87,29 @@ final class InMemorySecretBackend implements SecretBackend {
     }
 
     @Override
+    public Mono<io.keybroker.backend.StagedVersion> stage(BackendLocation location,
+            io.keybroker.secret.SecretValue value, io.keybroker.backend.WriteRequest request) {
+        return Mono.error(new io.keybroker.backend.WriteRefusedException("a test double takes no writes"));
+    }
+
+    @Override
+    public Mono<io.keybroker.backend.PromotedVersion> promote(io.keybroker.backend.StagedVersion staged,
+            io.keybroker.secret.SecretValue value) {
+        return Mono.error(new io.keybroker.backend.WriteRefusedException("a test double takes no writes"));
+    }
+
+    @Override
+    public Mono<String> discard(io.keybroker.backend.StagedVersion staged) {
+        return Mono.error(new io.keybroker.backend.WriteRefusedException("a test double takes no writes"));
+    }
+
+    @Override
+    public Mono<java.util.List<String>> list(String prefix) {
+        return Mono.fromSupplier(() -> secrets.keySet().stream().filter(path -> path.startsWith(prefix)).sorted()
+                .toList());
+    }
+
+    @Override
     public Mono<BackendSecret> read(BackendLocation location) {
         return Mono.defer(() -> {
             reads.incrementAndGet();

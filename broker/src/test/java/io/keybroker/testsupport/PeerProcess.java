@@ -13,6 +13,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 import org.awaitility.Awaitility;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 
 /**
  * A real peer (moto, stripe-mock) run as a process on a free loopback port, ready once an HTTP probe answers
@@ -97,6 +101,13 @@ public final class PeerProcess implements AutoCloseable {
 
     public URI uri() {
         return URI.create("http://127.0.0.1:" + port);
+    }
+
+    /** A Secrets Manager client on this moto, with the fixed credentials moto accepts, for seeding and checks. */
+    public SecretsManagerAsyncClient secretsManager(String region) {
+        return SecretsManagerAsyncClient.builder().region(Region.of(region)).endpointOverride(uri())
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
+                .build();
     }
 
     @Override

@@ -5,22 +5,31 @@ import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
 import io.keybroker.backend.BackendVersion;
 import io.keybroker.backend.ChangeMarker;
+import io.keybroker.backend.PromotedVersion;
 import io.keybroker.backend.JsonFieldSelector;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretFormatException;
+import io.keybroker.backend.StagedVersion;
+import io.keybroker.backend.WriteConflictException;
+import io.keybroker.backend.WriteRefusedException;
+import io.keybroker.backend.WriteRequest;
 import io.keybroker.secret.SecretValue;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
+import software.amazon.awssdk.services.secretsmanager.model.FilterNameStringType;
 import software.amazon.awssdk.services.secretsmanager.model.GetSecretValueResponse;
 import software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.secretsmanager.model.SecretListEntry;
 import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
 
 /**
@@ -38,6 +47,9 @@ import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerExcept
 public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
 
     public static final String ID = "aws";
+
+    private static final String CURRENT = "AWSCURRENT";
+    private static final String PENDING = "AWSPENDING";
 
     /** One region's client. */
     public record RegionClient(String region, SecretsManagerAsyncClient client) {
@@ -68,6 +80,112 @@ public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
         return inRegions(location, "DescribeSecret", client -> Mono.fromFuture(() ->
                 client.describeSecret(b -> b.secretId(location.path())))
                 .map(described -> marker(described.versionIdsToStages())));
+    }
+
+    /**
+     * ListSecrets with a name filter, every page. Secrets Manager's name filter is a prefix match that ignores
+     * case, so the prefix is checked again here, case and all.
+     */
+    @Override
+    public Mono<List<String>> list(String prefix) {
+        return inRegions(BackendLocation.of(ID, prefix), "ListSecrets", client -> Flux.from(
+                client.listSecretsPaginator(b -> b.filters(f -> f.key(FilterNameStringType.NAME).values(prefix))))
+                .flatMapIterable(page -> page.secretList())
+                .map(SecretListEntry::name)
+                .filter(name -> name.startsWith(prefix))
+                .distinct().sort().collectList());
+    }
+
+    /**
+     * Rotation's createSecret step: the new value as {@code AWSPENDING} under the request's token (a new UUID when
+     * none is given), so that repeating it with the same token creates nothing new. Writes go to the primary
+     * region only: Secrets Manager replicates them, and a replica refuses writes.
+     */
+    @Override
+    public Mono<StagedVersion> stage(BackendLocation location, SecretValue value, WriteRequest request) {
+        if (location.field() != null) {
+            return Mono.error(new WriteRefusedException("rotate writes the whole SecretString; the mapping "
+                    + "selects field '" + location.field() + "' of a JSON value, which rotate does not merge: map "
+                    + "the key to a secret of its own (keybroker.mappings[i].path without field)"));
+        }
+        String secretId = location.path();
+        String token = request.newVersion() != null ? request.newVersion() : UUID.randomUUID().toString();
+        return written(location, currentVersion(secretId).flatMap(current -> {
+            if (request.expectedCurrent() != null && !request.expectedCurrent().equals(current)) {
+                return Mono.error(new WriteConflictException("AWSCURRENT of " + secretId + " is version " + current
+                        + ", not the expected " + request.expectedCurrent() + "; nothing was staged: read the "
+                        + "secret again and decide anew"));
+            }
+            if (token.equals(current)) {
+                return Mono.just(new StagedVersion(location, token, current, true, "nothing to do: version "
+                        + token + " is already AWSCURRENT of " + secretId));
+            }
+            // PutSecretValue takes a String; it lives for this call only.
+            return Mono.fromFuture(() -> primary().putSecretValue(b -> b.secretId(secretId).clientRequestToken(token)
+                    .secretString(new String(value.bytes(), StandardCharsets.UTF_8))
+                    .versionStages(PENDING)))
+                    .thenReturn(new StagedVersion(location, token, current, false, "staged version " + token
+                            + " of " + secretId + " as AWSPENDING (createSecret)"));
+        }));
+    }
+
+    /**
+     * Rotation's finishSecret step: AWSCURRENT moves to the staged version (Secrets Manager moves AWSPREVIOUS to
+     * the one it leaves), then AWSPENDING is removed. A version made current by someone else since staging is
+     * left alone.
+     */
+    @Override
+    public Mono<PromotedVersion> promote(StagedVersion staged, SecretValue value) {
+        String secretId = staged.location().path();
+        return written(staged.location(), currentVersion(secretId).flatMap(current -> {
+            if (!current.equals(staged.replaces())) {
+                return Mono.error(new WriteConflictException("AWSCURRENT of " + secretId + " moved to version "
+                        + current + " since version " + staged.version() + " was staged on " + staged.replaces()
+                        + "; nothing was promoted (the staged version keeps AWSPENDING): read the secret again "
+                        + "and decide anew"));
+            }
+            return Mono.fromFuture(() -> primary().updateSecretVersionStage(b -> b.secretId(secretId)
+                    .versionStage(CURRENT).moveToVersionId(staged.version()).removeFromVersionId(current)))
+                    .then(Mono.fromFuture(() -> primary().updateSecretVersionStage(b -> b.secretId(secretId)
+                            .versionStage(PENDING).removeFromVersionId(staged.version()))))
+                    .thenReturn(new PromotedVersion(staged.version(), "AWSCURRENT -> " + staged.version()
+                            + ", AWSPREVIOUS -> " + current + " (finishSecret)"));
+        }));
+    }
+
+    @Override
+    public Mono<String> discard(StagedVersion staged) {
+        String secretId = staged.location().path();
+        return written(staged.location(), Mono.fromFuture(() -> primary().updateSecretVersionStage(b ->
+                b.secretId(secretId).versionStage(PENDING).removeFromVersionId(staged.version())))
+                .thenReturn("removed AWSPENDING from version " + staged.version() + "; AWSCURRENT is still "
+                        + staged.replaces()));
+    }
+
+    private SecretsManagerAsyncClient primary() {
+        return regions.get(0).client();
+    }
+
+    private Mono<String> currentVersion(String secretId) {
+        return Mono.fromFuture(() -> primary().describeSecret(b -> b.secretId(secretId))).flatMap(described -> {
+            for (Map.Entry<String, List<String>> entry : described.versionIdsToStages().entrySet()) {
+                if (entry.getValue().contains(CURRENT)) {
+                    return Mono.just(entry.getKey());
+                }
+            }
+            return Mono.error(new WriteRefusedException(secretId + " has no AWSCURRENT version; create the "
+                    + "secret with its first value before rotating it"));
+        });
+    }
+
+    /** A write's failures as the seam's exceptions, naming what the credentials must allow. */
+    private <T> Mono<T> written(BackendLocation location, Mono<T> write) {
+        return write.onErrorMap(CompletionException.class, ex -> ex.getCause() == null ? ex : ex.getCause())
+                .onErrorMap(ex -> !(ex instanceof WriteConflictException || ex instanceof WriteRefusedException),
+                        ex -> new BackendUnavailableException(ID, "aws: Secrets Manager in " + regions.get(0).region()
+                                + " refused the rotation of " + location.path() + " (" + describe(ex) + "): check "
+                                + "keybroker.aws.region, the credentials and that they allow PutSecretValue, "
+                                + "UpdateSecretVersionStage and DescribeSecret on it"));
     }
 
     @Override

@@ -6,7 +6,11 @@ import io.keybroker.backend.BackendUnavailableException;
 import io.keybroker.backend.BackendVersion;
 import io.keybroker.backend.ChangeMarker;
 import io.keybroker.backend.JsonFieldSelector;
+import io.keybroker.backend.PromotedVersion;
 import io.keybroker.backend.SecretBackend;
+import io.keybroker.backend.StagedVersion;
+import io.keybroker.backend.WriteRefusedException;
+import io.keybroker.backend.WriteRequest;
 import io.keybroker.backend.file.SecretsFileParser.InvalidFileException;
 import io.keybroker.backend.file.SecretsFileParser.Parsed;
 import io.keybroker.backend.file.SecretsFileParser.PathInfo;
@@ -22,6 +26,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -168,6 +173,44 @@ public final class FileSecretBackend implements SecretBackend, SmartLifecycle, A
             PathInfo info = now.paths().get(location.path());
             return info == null ? Mono.empty() : Mono.just(info.marker());
         });
+    }
+
+    /** Looks at the file now (not at metadata up to one reload interval old) and lists its paths. */
+    @Override
+    public Mono<List<String>> list(String prefix) {
+        Objects.requireNonNull(prefix, "prefix must not be null");
+        return Mono.fromCallable(() -> {
+            reload();
+            State now = state.get();
+            if (now.problem() != null) {
+                throw new BackendUnavailableException(ID, now.problem());
+            }
+            return now.paths().keySet().stream().filter(path -> path.startsWith(prefix)).sorted().toList();
+        }).subscribeOn(Schedulers.boundedElastic());
+    }
+
+    /**
+     * Refused: writing would put a value on disk from Keybroker's side, which the broker never does. Whoever owns
+     * the development file appends the version.
+     */
+    @Override
+    public Mono<StagedVersion> stage(BackendLocation location, SecretValue value, WriteRequest request) {
+        return Mono.error(readOnly());
+    }
+
+    @Override
+    public Mono<PromotedVersion> promote(StagedVersion staged, SecretValue value) {
+        return Mono.error(readOnly());
+    }
+
+    @Override
+    public Mono<String> discard(StagedVersion staged) {
+        return Mono.error(readOnly());
+    }
+
+    private static WriteRefusedException readOnly() {
+        return new WriteRefusedException("the file backend is for development and Keybroker never writes it: "
+                + "append a version to its file instead (keybroker.file.path, format in docs/file-backend.md)");
     }
 
     /** Fails when the file is missing or unreadable, naming {@code keybroker.file.path}. */

@@ -1,25 +1,15 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.backend.JsonFieldSelector;
 import io.keybroker.backend.SecretFormatException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetEncoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
-import tools.jackson.core.JsonParser;
-import tools.jackson.core.JsonToken;
-import tools.jackson.core.ObjectReadContext;
-import tools.jackson.core.json.JsonFactory;
-import tools.jackson.core.util.JsonRecyclerPools;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -31,10 +21,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class KvJson {
 
-    private static final JsonFactory STREAMING = JsonFactory.builder()
-            .recyclerPool(JsonRecyclerPools.nonRecyclingPool())
-            .build();
     private static final JsonMapper TREE = JsonMapper.builder().build();
+    /** Immutable and thread-safe: the same selector as the file and AWS backends. */
+    private static final JsonFieldSelector FIELDS = new JsonFieldSelector();
+    /** Where a KV version 2 data answer keeps the secret's fields. */
+    private static final List<String> DATA = List.of("data", "data");
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private KvJson() {
@@ -48,49 +39,12 @@ final class KvJson {
      * @param where the location for error messages (backend path and version, never a value)
      * @return the field's UTF-8 bytes, or {@code null} when {@code data.data} is {@code null} (the version was
      *     deleted or destroyed after the metadata was read)
-     * @throws SecretFormatException when the field is missing or not a string
+     * @throws SecretFormatException as {@link JsonFieldSelector#select}: the field is missing, or not a string,
+     *     number or boolean, or a key is repeated
      * @throws IllegalArgumentException when the answer is not a KV v2 data answer
      */
     static @Nullable SecretValue field(byte[] body, String field, String where) {
-        try (JsonParser parser = STREAMING.createParser(ObjectReadContext.empty(), body, 0, body.length)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT || !seek(parser, "data")
-                    || parser.nextToken() != JsonToken.START_OBJECT || !seek(parser, "data")) {
-                throw new IllegalArgumentException("the data answer has no data.data (is the mount a KV version 2 "
-                        + "engine?)");
-            }
-            JsonToken data = parser.nextToken();
-            if (data == JsonToken.VALUE_NULL) {
-                return null;
-            }
-            if (data != JsonToken.START_OBJECT) {
-                throw new IllegalArgumentException("the data answer's data.data is not an object");
-            }
-            List<String> seen = new ArrayList<>();
-            while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
-                String name = parser.currentName();
-                JsonToken value = parser.nextToken();
-                if (name.equals(field)) {
-                    if (value != JsonToken.VALUE_STRING) {
-                        throw new SecretFormatException("the vault secret " + where + " has a field '"
-                                + SecretName.printable(field) + "' that is " + describe(value) + ", not a string; "
-                                + "store the value as a string (e.g. bao kv put <path> " + SecretName.printable(field)
-                                + "=...)");
-                    }
-                    return SecretValue.adopt(utf8(parser, where));
-                }
-                if (seen.size() < 10) {
-                    seen.add(SecretName.printable(name));
-                }
-                parser.skipChildren();
-            }
-            throw new SecretFormatException("the vault secret " + where + " has no field '"
-                    + SecretName.printable(field) + "' (its fields: "
-                    + (seen.isEmpty() ? "none" : String.join(", ", seen))
-                    + "); write the value under '" + SecretName.printable(field) + "' or set the mapping's field "
-                    + "(keybroker.mappings[i].field)");
-        } catch (JacksonException ex) {
-            throw new IllegalArgumentException("the data answer is not valid JSON");
-        }
+        return FIELDS.selectNested(body, DATA, field, "the vault secret " + where);
     }
 
     /** The {@code errors} Vault lists in an error answer, for a message; empty when there are none. */
@@ -109,6 +63,30 @@ final class KvJson {
             return String.join("; ", texts);
         } catch (JacksonException ex) {
             return "";
+        }
+    }
+
+    /**
+     * The {@code data.keys} of a list answer: names of secrets, and of folders ending in {@code /}. They are
+     * paths, not values, so a tree is fine here.
+     *
+     * @throws IllegalArgumentException when the answer has no list of keys
+     */
+    static List<String> listKeys(byte[] body) {
+        try {
+            JsonNode keys = TREE.readTree(body).path("data").path("keys");
+            if (!keys.isArray()) {
+                throw new IllegalArgumentException("the list answer has no data.keys array");
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode key : keys) {
+                if (key.isString()) {
+                    names.add(key.asString());
+                }
+            }
+            return names;
+        } catch (JacksonException ex) {
+            throw new IllegalArgumentException("the list answer is not valid JSON");
         }
     }
 
@@ -164,52 +142,8 @@ final class KvJson {
         return out;
     }
 
-    private static boolean seek(JsonParser parser, String name) {
-        while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
-            if (name.equals(parser.currentName())) {
-                return true;
-            }
-            parser.nextToken();
-            parser.skipChildren();
-        }
-        return false;
-    }
 
-    /** Encodes the parser's current string to UTF-8 and zeroes the characters it was decoded into. */
-    private static byte[] utf8(JsonParser parser, String where) {
-        char[] chars = parser.getStringCharacters();
-        int offset = parser.getStringOffset();
-        int length = parser.getStringLength();
-        ByteBuffer scratch = ByteBuffer.allocate(length * 3);
-        try {
-            CharsetEncoder encoder = StandardCharsets.UTF_8.newEncoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT);
-            encoder.reset();
-            if (encoder.encode(CharBuffer.wrap(chars, offset, length), scratch, true).isError()
-                    || encoder.flush(scratch).isError()) {
-                throw new CharacterCodingException();
-            }
-            return Arrays.copyOf(scratch.array(), scratch.position());
-        } catch (CharacterCodingException ex) {
-            throw new SecretFormatException("the vault secret " + where + " holds a value that is not valid Unicode "
-                    + "text (an unpaired surrogate escape); write it again");
-        } finally {
-            Arrays.fill(chars, offset, offset + length, '\0');
-            Arrays.fill(scratch.array(), (byte) 0);
-        }
-    }
 
-    private static String describe(JsonToken token) {
-        return switch (token) {
-            case START_OBJECT -> "an object";
-            case START_ARRAY -> "an array";
-            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
-            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
-            case VALUE_NULL -> "null";
-            default -> "not a string";
-        };
-    }
 
     private static int quotedLength(byte[] utf8) {
         int length = 2;

@@ -18,7 +18,7 @@ import org.springframework.context.event.EventListener;
  * Spring Environment as Strings) and its auto-configuration builds nothing.
  */
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnBackend("vault")
+@ConditionalOnBackend(VaultConnection.BACKEND)
 @EnableConfigurationProperties({VaultProperties.class, VaultBackendProperties.class})
 public class VaultBackendConfiguration {
 

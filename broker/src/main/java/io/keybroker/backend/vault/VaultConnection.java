@@ -35,7 +35,6 @@ import org.springframework.vault.client.ClientHttpConnectorFactory;
 import org.springframework.vault.client.VaultEndpoint;
 import org.springframework.vault.client.VaultHttpHeaders;
 import org.springframework.vault.client.WebClientBuilder;
-import org.springframework.vault.core.ReactiveVaultOperations;
 import org.springframework.vault.core.ReactiveVaultTemplate;
 import org.springframework.vault.support.ClientOptions;
 import org.springframework.web.reactive.function.BodyExtractors;
@@ -154,11 +153,6 @@ public final class VaultConnection implements AutoCloseable {
         VaultProperties vault = binder.bindOrCreate("spring.cloud.vault", VaultProperties.class);
         VaultBackendProperties properties = binder.bindOrCreate("keybroker.vault", VaultBackendProperties.class);
         return create(vault, properties);
-    }
-
-    /** Spring Vault's reactive template, for callers that need more than {@link #get} and {@link #post}. */
-    public ReactiveVaultOperations operations() {
-        return template;
     }
 
     public VaultBackendProperties properties() {
@@ -402,11 +396,6 @@ public final class VaultConnection implements AutoCloseable {
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    /** Drops the current session so that the next call logs in again (tests use it to simulate expiry). */
-    void dropSession() {
-        sessions.reset(sessions.generation());
     }
 
     /** The accessor of the current session token (no secret): tests follow renewal and re-login with it. */

@@ -1,11 +1,13 @@
 package io.keybroker.backend.vault;
 
+import io.keybroker.backend.WriteConflictException;
+
 /**
- * A check-and-set write lost: the secret's latest version is no longer the one the writer based its write on,
+ * A check-and-set write lost (Vault's form of {@link WriteConflictException}): the secret's latest version is no longer the one the writer based its write on,
  * because another writer (a concurrent rotation, an operator) wrote first. Nothing was written; read the new
  * state and decide again. The message names the path and the expected version, never a value.
  */
-public class VaultWriteConflictException extends RuntimeException {
+public class VaultWriteConflictException extends WriteConflictException {
 
     private final String path;
     private final long expectedVersion;

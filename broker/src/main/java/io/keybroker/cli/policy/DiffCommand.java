@@ -1,6 +1,13 @@
 package io.keybroker.cli.policy;
 
+import io.keybroker.backend.BackendUnavailableException;
+import io.keybroker.backend.KnownSecrets;
+import io.keybroker.backend.SecretFormatException;
+import io.keybroker.backend.SecretLocator;
 import io.keybroker.cli.CliContext;
+import io.keybroker.cli.ConfiguredBackends;
+import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.policy.RateLimit;
 import io.keybroker.policy.review.GrantChange;
@@ -15,6 +22,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,14 +35,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code keybroker policy diff OLD NEW [--format text|json] [--secrets FILE] [--repo DIR]}. */
+/** {@code keybroker policy diff OLD NEW [--format text|json] [--secrets FILE | --backend] [--repo DIR]}. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
         description = {"Show what a policy change grants or takes away: each (identity pattern, secret pattern, "
                 + "stage) added or removed, each rate limit changed and each Stripe key, call or webhook secret "
                 + "added or removed, with the file and rule responsible; widening changes are called out.",
             "OLD and NEW are policy directories or git revisions of one (REV:PATH, e.g. HEAD~1:policy/). Exit 0 "
                 + "when no grant changed, 1 when grants changed, 2 on an error (invalid policy, unknown revision, "
-                + "unreadable --secrets file, usage)."})
+                + "unreadable --secrets file, a backend that cannot be listed, usage)."})
 final class DiffCommand implements Callable<Integer> {
 
     /** Exit status: no grant changed. */
@@ -45,6 +53,8 @@ final class DiffCommand implements Callable<Integer> {
     static final int ERROR = 2;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Bounds a whole listing; each backend call has its own, shorter, time limit. */
+    private static final Duration LIST_TIMEOUT = Duration.ofMinutes(2);
 
     private final CliContext context;
 
@@ -63,9 +73,20 @@ final class DiffCommand implements Callable<Integer> {
                     + "identity gains or loses.")
     Path secretsFile;
 
+    @Option(names = "--backend",
+            description = "Take the known secret names from the configured backends instead of a file: each "
+                    + "backend the mappings use lists what it holds under keybroker.environment, and each path is "
+                    + "turned back into its logical name through keybroker.mappings (paths no mapping produces are "
+                    + "skipped). Configure it like the broker, e.g. --keybroker.backend=vault "
+                    + "--spring.cloud.vault.uri=...")
+    boolean backend;
+
     @Option(names = "--repo", paramLabel = "DIR", defaultValue = ".",
             description = "The git repository REV:PATH revisions are read from; default the current directory.")
     Path repo;
+
+    /** Where the known names came from, for the text output. */
+    private String namesSource;
 
     DiffCommand(CliContext context) {
         this.context = context;
@@ -79,9 +100,18 @@ final class DiffCommand implements Callable<Integer> {
                     + "--format json");
             return ERROR;
         }
+        if (backend && secretsFile != null) {
+            err.println("error: --secrets and --backend both give the known secret names; use one of them");
+            return ERROR;
+        }
         List<SecretName> names = null;
         if (secretsFile != null) {
             names = readNames(err);
+            if (names == null) {
+                return ERROR;
+            }
+        } else if (backend) {
+            names = listNames(err);
             if (names == null) {
                 return ERROR;
             }
@@ -108,6 +138,28 @@ final class DiffCommand implements Callable<Integer> {
         }
     }
 
+    /** Lists the names the configured backends hold; {@code null} after reporting why it could not. */
+    private @Nullable List<SecretName> listNames(PrintWriter err) {
+        SecretLocator locator;
+        try {
+            locator = SecretLocator.from(context.binder().bindOrCreate("keybroker", KeybrokerProperties.class));
+        } catch (IllegalStateException ex) {
+            err.println("error: --backend needs the broker's configuration: " + ex.getMessage());
+            return null;
+        }
+        try (ConfiguredBackends backends = new ConfiguredBackends(context.binder())) {
+            List<SecretName> names = KnownSecrets.list(locator, backends::get).block(LIST_TIMEOUT);
+            namesSource = "the " + String.join(" and ", locator.backendsInUse()) + " backend"
+                    + (locator.backendsInUse().size() > 1 ? "s" : "");
+            return names;
+        } catch (ConfigurationProblemException | BackendUnavailableException | SecretFormatException
+                | IllegalStateException ex) {
+            err.println("error: --backend: cannot list the secrets of the " + String.join(" and ",
+                    locator.backendsInUse()) + " backend(s): " + ex.getMessage());
+            return null;
+        }
+    }
+
     private @Nullable List<SecretName> readNames(PrintWriter err) {
         List<String> lines;
         try {
@@ -119,6 +171,7 @@ final class DiffCommand implements Callable<Integer> {
         }
         List<SecretName> names = new ArrayList<>();
         List<String> problems = new ArrayList<>();
+        namesSource = secretsFile.toString();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             int hash = line.indexOf('#');
@@ -170,7 +223,7 @@ final class DiffCommand implements Callable<Integer> {
             }
         }
         if (secrets != null) {
-            out.println("secrets gained and lost (of " + names.size() + " known name(s) in " + secretsFile + "):"
+            out.println("secrets gained and lost (of " + names.size() + " known name(s) in " + namesSource + "):"
                     + (secrets.isEmpty() ? " none" : ""));
             for (SecretChange change : secrets) {
                 out.println("  " + change.identity() + (change.identity().equals(change.caller()) ? ""

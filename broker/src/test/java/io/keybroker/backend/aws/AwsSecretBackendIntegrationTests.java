@@ -14,10 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 
 /** The aws backend against real moto servers standing in for Secrets Manager regions. */
@@ -40,9 +37,7 @@ class AwsSecretBackendIntegrationTests {
     }
 
     static SecretsManagerAsyncClient admin(PeerProcess server, String region) {
-        return SecretsManagerAsyncClient.builder().region(Region.of(region)).endpointOverride(server.uri())
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .build();
+        return server.secretsManager(region);
     }
 
     static AwsSecretBackend backend(Map<String, PeerProcess> regions) {

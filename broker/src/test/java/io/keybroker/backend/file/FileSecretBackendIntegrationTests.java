@@ -226,7 +226,7 @@ class FileSecretBackendIntegrationTests {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "prod/stripe/webhook-secret | missing | without the field 'missing'",
+        "prod/stripe/webhook-secret | missing | has no field 'missing'",
         "prod/stripe/webhook-secret | nested  | is an object, not a string",
         "prod/stripe/secret-key     | secret  | is not valid JSON",
         "prod/stripe/array          | secret  | is not a JSON object",

@@ -43,11 +43,25 @@ class KvJsonTests {
     }
 
     @Test
-    void shouldRefuseAFieldThatIsNotAString() {
-        assertThatThrownBy(() -> KvJson.field(answer("{\"value\":42}"), "value", "p"))
+    void shouldServeNumbersAndBooleansAsTheirJsonTextLikeTheOtherBackends() {
+        assertThat(new String(KvJson.field(answer("{\"value\":42}"), "value", "p").bytes(), StandardCharsets.UTF_8))
+                .isEqualTo("42");
+        assertThat(new String(KvJson.field(answer("{\"value\":true}"), "value", "p").bytes(),
+                StandardCharsets.UTF_8)).isEqualTo("true");
+        assertThatThrownBy(() -> KvJson.field(answer("{\"value\":{\"nested\":\"sk_live_hidden\"}}"), "value", "p"))
                 .isInstanceOf(SecretFormatException.class)
-                .hasMessageContaining("a number, not a string")
-                .hasMessageNotContaining("42");
+                .hasMessageContaining("an object, not a string, number or boolean")
+                .hasMessageNotContaining("sk_live_hidden");
+    }
+
+    @Test
+    void shouldRefuseARepeatedKeyWithoutQuotingEitherValue() {
+        assertThatThrownBy(() -> KvJson.field(answer("{\"value\":\"sk_live_first\",\"value\":\"sk_live_second\"}"),
+                "value", "p"))
+                .isInstanceOf(SecretFormatException.class)
+                .hasMessageContaining("a key is repeated")
+                .hasMessageNotContaining("sk_live_first")
+                .hasMessageNotContaining("sk_live_second");
     }
 
     @Test

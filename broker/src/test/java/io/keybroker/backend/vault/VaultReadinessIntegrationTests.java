@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.backend.BackendReadinessGroup;
 import io.keybroker.testsupport.OpenBaoServer;
 import java.time.Clock;
 import java.time.Duration;
@@ -103,10 +104,13 @@ class VaultReadinessIntegrationTests {
     }
 
     @Test
-    void shouldHoldTheReadinessGroupOfApplicationYamlDownUntilVaultAnswers() {
+    void shouldHoldTheReadinessGroupTheBrokerConfiguresDownUntilVaultAnswers() {
         int port = OpenBaoServer.freePort();
         new ApplicationContextRunner()
                 .withInitializer(new ConfigDataApplicationContextInitializer())
+                // What SpringApplication runs from spring.factories: the group of every registered backend.
+                .withInitializer(context -> new BackendReadinessGroup().postProcessEnvironment(
+                        context.getEnvironment(), null))
                 .withConfiguration(AutoConfigurations.of(ApplicationAvailabilityAutoConfiguration.class,
                         HealthContributorAutoConfiguration.class, HealthContributorRegistryAutoConfiguration.class,
                         AvailabilityHealthContributorAutoConfiguration.class, AvailabilityProbesAutoConfiguration.class,

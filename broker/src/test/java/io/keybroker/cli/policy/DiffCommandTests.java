@@ -15,7 +15,7 @@ class DiffCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
     // The payments policy, with the current Stripe key only, so that a diff can grant the previous one.
-    private static final String POLICY = PolicyFixtures.PAYMENTS.replace("stages: [current, previous]",
+    static final String POLICY = PolicyFixtures.PAYMENTS.replace("stages: [current, previous]",
             "stages: [current]");
     private static final String NAMESPACE = """
                 - identity: spiffe://cluster.local/ns/payments/*
