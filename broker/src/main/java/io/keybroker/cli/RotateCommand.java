@@ -7,7 +7,7 @@ import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.rotation.Rotation;
 import io.keybroker.rotation.RotationOutcome;
-import io.keybroker.rotation.StripeKeyTest;
+import io.keybroker.rotation.StripeKeyProbe;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
@@ -89,7 +89,7 @@ public final class RotateCommand implements Callable<Integer> {
             context.out().println("rotating " + name + " in " + location.backend() + " at " + location.path());
             RotationOutcome outcome;
             try (ConfiguredBackends backends = new ConfiguredBackends(context.binder())) {
-                outcome = new Rotation(backends.get(location.backend()), new StripeKeyTest(stripeApiBase),
+                outcome = new Rotation(backends.get(location.backend()), new StripeKeyProbe(stripeApiBase),
                         context.out(), context.err())
                         .rotate(location, value, new WriteRequest(clientRequestToken, expectedVersion));
             }

@@ -80,10 +80,9 @@ class ArchitectureTests {
 
     @Test
     void onlyTheBackendSeamShouldNameABackend() {
-        // The read path (cache, API, Stripe proxy, policy, audit) sees SecretBackend and nothing behind it, so a
-        // new backend changes no caller. Rotation and the rotate command still drive Vault and AWS themselves
-        // until the seam has a write side (issue 17, section 2): they are the known exceptions.
-        noClasses().that().resideOutsideOfPackages(ROOT + ".backend..", ROOT + ".rotation..", ROOT + ".cli..")
+        // Everything else (cache, API, Stripe proxy, rotation, the commands) sees SecretBackend and nothing behind
+        // it, so a new backend changes no caller.
+        noClasses().that().resideOutsideOfPackages(ROOT + ".backend..")
                 .should().dependOnClassesThat().resideInAnyPackage(ROOT + ".backend.aws..",
                         ROOT + ".backend.file..", ROOT + ".backend.vault..")
                 .check(main);
