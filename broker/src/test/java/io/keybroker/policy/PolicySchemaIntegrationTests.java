@@ -85,7 +85,7 @@ class PolicySchemaIntegrationTests {
             }
         }
         assertThat(valid).as("policy examples found in docs/").hasSizeGreaterThanOrEqualTo(5);
-        valid.put("spec-example", PolicyFixtures.PAYMENTS);
+        valid.put("docs-example", PolicyFixtures.PAYMENTS);
         valid.put("stripe-example", StripePolicyTests.EXAMPLE);
         try (Stream<Path> inputs = Files.list(FUZZ_INPUTS)) {
             for (Path input : inputs.filter(p -> p.getFileName().toString().startsWith("valid-")).toList()) {

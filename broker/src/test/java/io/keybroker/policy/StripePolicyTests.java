@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class StripePolicyTests {
 
-    /** The stripe example of the product contract, as a complete file. */
+    /** The Stripe example of docs/policy.md and docs/stripe-proxy.md, as a complete file. */
     static final String EXAMPLE = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
