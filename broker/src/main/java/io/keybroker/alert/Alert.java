@@ -3,6 +3,7 @@ package io.keybroker.alert;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One alert. Names, identities and counts only, never a value.
@@ -15,14 +16,14 @@ import java.util.UUID;
  * @param secret the secret concerned, or {@code null}
  * @param detail a human-readable explanation
  */
-public record Alert(String id, String kind, Instant time, String identity, String secret, String detail) {
+public record Alert(String id, String kind, Instant time, @Nullable String identity, @Nullable String secret, String detail) {
 
     public Alert {
         Objects.requireNonNull(kind, "kind must not be null");
         Objects.requireNonNull(time, "time must not be null");
     }
 
-    public static Alert of(String kind, Instant time, String identity, String secret, String detail) {
+    public static Alert of(String kind, Instant time, @Nullable String identity, @Nullable String secret, String detail) {
         return new Alert(UUID.randomUUID().toString(), kind, time, identity, secret, detail);
     }
 }

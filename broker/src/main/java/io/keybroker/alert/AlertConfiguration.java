@@ -14,16 +14,18 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.TaskScheduler;
 import reactor.core.Disposable;
 
 /** Wires alerting: detectors on access, certificates and rotations; optional webhook delivery. */
@@ -92,9 +94,9 @@ public class AlertConfiguration {
     @Bean
     BackgroundAlerts backgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock,
             TlsMaterialView tls, ObjectProvider<SecretCache> cache, AuditLog audit, AuditVolumeAlerts volume,
-            AuditProperties auditProperties) {
+            AuditProperties auditProperties, TaskScheduler keybrokerScheduler) {
         return new BackgroundAlerts(alerts, properties, clock, tls, cache, audit, volume,
-                auditProperties.checkInterval());
+                auditProperties.checkInterval(), keybrokerScheduler);
     }
 
     /** The optional webhook sender, closed with the context. */
@@ -118,12 +120,14 @@ public class AlertConfiguration {
         private final AuditLog audit;
         private final AuditVolumeAlerts volume;
         private final Duration volumeCheckInterval;
-        private ScheduledExecutorService executor;
-        private Disposable rotations;
+        private final TaskScheduler scheduler;
+        private final List<ScheduledFuture<?>> checks = new ArrayList<>();
+        private @Nullable Disposable rotations;
 
         BackgroundAlerts(AlertService alerts, AlertProperties properties, Clock clock, TlsMaterialView tls,
                 ObjectProvider<SecretCache> cache, AuditLog audit, AuditVolumeAlerts volume,
-                Duration volumeCheckInterval) {
+                Duration volumeCheckInterval, TaskScheduler scheduler) {
+            this.scheduler = scheduler;
             this.volume = volume;
             this.volumeCheckInterval = volumeCheckInterval;
             this.alerts = alerts;
@@ -136,15 +140,13 @@ public class AlertConfiguration {
 
         @Override
         public synchronized void start() {
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread thread = new Thread(r, "keybroker-alert-checks");
-                thread.setDaemon(true);
-                return thread;
-            });
-            long every = Math.max(1000, properties.certificateCheckInterval().toMillis());
-            executor.scheduleWithFixedDelay(this::checkCertificates, 0, every, TimeUnit.MILLISECONDS);
-            executor.scheduleWithFixedDelay(volume::check, 0, Math.max(1000, volumeCheckInterval.toMillis()),
-                    TimeUnit.MILLISECONDS);
+            if (!checks.isEmpty()) {
+                return;
+            }
+            Duration every = Duration.ofMillis(Math.max(1000, properties.certificateCheckInterval().toMillis()));
+            checks.add(scheduler.scheduleWithFixedDelay(this::checkCertificates, every));
+            checks.add(scheduler.scheduleWithFixedDelay(volume::check,
+                    Duration.ofMillis(Math.max(1000, volumeCheckInterval.toMillis()))));
             SecretCache secrets = cache.getIfAvailable();
             if (secrets != null) {
                 rotations = secrets.rotations().subscribe(event -> {
@@ -195,10 +197,8 @@ public class AlertConfiguration {
 
         @Override
         public synchronized void stop() {
-            if (executor != null) {
-                executor.shutdownNow();
-                executor = null;
-            }
+            checks.forEach(check -> check.cancel(true));
+            checks.clear();
             if (rotations != null) {
                 rotations.dispose();
                 rotations = null;
@@ -207,7 +207,7 @@ public class AlertConfiguration {
 
         @Override
         public synchronized boolean isRunning() {
-            return executor != null;
+            return !checks.isEmpty();
         }
     }
 }

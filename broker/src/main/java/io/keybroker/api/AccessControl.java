@@ -5,6 +5,7 @@ import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.audit.AuditLog;
 import io.keybroker.identity.WorkloadIdentities;
 import io.keybroker.identity.WorkloadIdentity;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.policy.PolicyStore;
 import io.keybroker.policy.RateLimiter;
@@ -115,13 +116,13 @@ public class AccessControl {
     public List<Stage> authorize(AccessAttempt attempt, SecretName name, Set<Stage> wanted) {
         PolicySet policy = policies.current();
         List<Stage> granted = new ArrayList<>();
-        io.keybroker.policy.Decision first = null;
+        PolicyDecision first = null;
         String rule = null;
         for (Stage stage : Stage.values()) {
             if (!wanted.contains(stage)) {
                 continue;
             }
-            io.keybroker.policy.Decision decision = policy.decide(attempt.identity(), name, stage);
+            PolicyDecision decision = policy.decide(attempt.identity(), name, stage);
             if (first == null) {
                 first = decision;
             }
@@ -131,7 +132,7 @@ public class AccessControl {
             }
         }
         if (granted.isEmpty()) {
-            attempt.stages(List.copyOf(wanted), first == null ? io.keybroker.policy.Decision.DEFAULT_DENY : first.rule());
+            attempt.stages(List.copyOf(wanted), first == null ? PolicyDecision.DEFAULT_DENY : first.rule());
             throw attempt.refuse(Decision.DENY, attempt.rule(), first == null ? "no stage asked for" : first.reason(),
                     ApiException.forbidden(attempt.identity().text() + " is not granted " + name + " ("
                             + wanted.stream().map(Stage::id).sorted().toList() + "); a security engineer can run "

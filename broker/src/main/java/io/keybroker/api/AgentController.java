@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -200,7 +201,7 @@ public class AgentController {
                 + "to map the secret");
     }
 
-    private static boolean refreshNow(AccessAttempt attempt, String raw) {
+    private static boolean refreshNow(AccessAttempt attempt, @Nullable String raw) {
         if (raw == null) {
             return false;
         }
@@ -212,7 +213,7 @@ public class AgentController {
         };
     }
 
-    private static EncryptedVersion pick(SecretReader.Served served, Stage stage, String versionId) {
+    private static @Nullable EncryptedVersion pick(SecretReader.Served served, Stage stage, String versionId) {
         EncryptedVersion candidate = stage == Stage.PREVIOUS ? served.previous()
                 : stage == Stage.CURRENT ? served.current() : null;
         if (versionId == null) {

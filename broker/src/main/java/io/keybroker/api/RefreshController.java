@@ -2,7 +2,7 @@ package io.keybroker.api;
 
 import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.backend.SecretLocation;
-import io.keybroker.cache.CacheHit;
+import io.keybroker.cache.CacheLookup;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.SecretUnavailableException;
@@ -87,12 +87,12 @@ public class RefreshController {
      * The backend could not be re-read. When the cache still serves a copy, say so instead of claiming there is
      * none: the refresh failed, GET still answers with the cached versions.
      */
-    private Mono<CacheHit> stillServed(AccessAttempt attempt, SecretName name, SecretLocation location,
+    private Mono<CacheLookup> stillServed(AccessAttempt attempt, SecretName name, SecretLocation location,
             SecretUnavailableException failed) {
         log.warn("request {}: refresh of {} failed: {}", attempt.requestId(), name, failed.getMessage());
         return cache.get(location.backend())
                 .onErrorResume(ex -> Mono.empty())
-                .flatMap(hit -> Mono.<CacheHit>error(attempt.refuse(Decision.UNAVAILABLE, attempt.rule(),
+                .flatMap(hit -> Mono.<CacheLookup>error(attempt.refuse(Decision.UNAVAILABLE, attempt.rule(),
                         "backend unavailable for the refresh; cached copy still served",
                         ApiException.unavailable(name + " could not be re-read from its backend now; GET still "
                                 + "serves the cached copy (current version " + hit.secret().current().version()

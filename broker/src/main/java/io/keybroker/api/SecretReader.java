@@ -3,7 +3,7 @@ package io.keybroker.api;
 import io.keybroker.audit.AccessRecord.Decision;
 import io.keybroker.backend.SecretLocation;
 import io.keybroker.backend.SecretLocator;
-import io.keybroker.cache.CacheHit;
+import io.keybroker.cache.CacheLookup;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCache;
@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -56,8 +57,8 @@ public class SecretReader {
      * @param previous the previous version if granted and inside the grace window, else {@code null}
      * @param source cache, backend or stale
      */
-    public record Served(SecretLocation location, CachedSecret secret, EncryptedVersion current,
-            EncryptedVersion previous, String source) {
+    public record Served(SecretLocation location, CachedSecret secret, @Nullable EncryptedVersion current,
+            @Nullable EncryptedVersion previous, String source) {
 
         /** Records an allow for exactly the versions given (those the response hands out). */
         public void recordAllowed(AccessAttempt attempt, EncryptedVersion... sent) {
@@ -120,7 +121,7 @@ public class SecretReader {
                 .flatMap(hit -> serve(attempt, location, hit, granted));
     }
 
-    private Mono<Served> serve(AccessAttempt attempt, SecretLocation location, CacheHit hit, List<Stage> granted) {
+    private Mono<Served> serve(AccessAttempt attempt, SecretLocation location, CacheLookup hit, List<Stage> granted) {
         CachedSecret secret = hit.secret();
         EncryptedVersion current = granted.contains(Stage.CURRENT) ? secret.current() : null;
         EncryptedVersion previous = granted.contains(Stage.PREVIOUS)

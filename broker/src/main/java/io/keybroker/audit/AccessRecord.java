@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One access decision, as it goes into the audit trail. Holds names, versions and reasons, never a value.
@@ -22,9 +23,9 @@ import java.util.Objects;
  * @param source where the data came from: {@code cache}, {@code backend}, {@code stale}, or {@code null}
  * @param latencyMicros time from request to decision and data, in microseconds
  */
-public record AccessRecord(Instant time, String requestId, String endpoint, String identity, String secret,
+public record AccessRecord(Instant time, String requestId, String endpoint, @Nullable String identity, @Nullable String secret,
         List<String> stages, Decision decision, String rule, String reason, Map<String, String> versions,
-        String source, long latencyMicros) {
+        @Nullable String source, long latencyMicros) {
 
     /** The outcome of one request. */
     public enum Decision {

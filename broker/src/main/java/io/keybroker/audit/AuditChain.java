@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The hash chain of the audit trail, shared by the writer and by {@code audit verify} so both agree on it.
@@ -47,7 +48,7 @@ public final class AuditChain {
     }
 
     /** A parsed, self-consistent line, or {@code null} when the line's own hash does not match its content. */
-    public static Link check(String line) {
+    public static @Nullable Link check(String line) {
         Matcher m = LINE.matcher(line);
         if (!m.matches()) {
             return null;

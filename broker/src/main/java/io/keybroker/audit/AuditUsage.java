@@ -15,6 +15,7 @@ import java.time.format.DateTimeParseException;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -85,7 +86,7 @@ public final class AuditUsage {
     }
 
     /** Takes in one line; returns a problem, or null. */
-    private String record(String line, Instant cutoff) {
+    private @Nullable String record(String line, Instant cutoff) {
         JsonNode node;
         try {
             node = JSON.readTree(line);

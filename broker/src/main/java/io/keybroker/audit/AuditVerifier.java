@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -31,7 +32,7 @@ public final class AuditVerifier {
      * @param lines how many lines were checked
      * @param problem the first problem, naming the file and line, or {@code null}
      */
-    public record Result(boolean intact, long lines, String problem) {
+    public record Result(boolean intact, long lines, @Nullable String problem) {
     }
 
     private static final String PRUNE_PREFIX = "{\"type\":\"prune\",";

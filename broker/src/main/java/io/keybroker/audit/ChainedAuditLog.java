@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -371,12 +372,12 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     }
 
     /** The last non-empty line of a file, read from its end. */
-    static String lastLine(Path path) throws IOException {
+    static @Nullable String lastLine(Path path) throws IOException {
         return lastLine(path, Files.size(path));
     }
 
     /** The last non-empty line among the first {@code length} bytes of a file, or {@code null}. */
-    static String lastLine(Path path, long length) throws IOException {
+    static @Nullable String lastLine(Path path, long length) throws IOException {
         try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "r")) {
             long end = length;
             while (end > 0) {
@@ -426,7 +427,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     }
 
     /** The bytes {@code [start, end)} as UTF-8, or {@code null} when longer than a line can be. */
-    private static String readString(Path path, long start, long end) throws IOException {
+    private static @Nullable String readString(Path path, long start, long end) throws IOException {
         if (end - start >= MAX_LINE) {
             return null;
         }

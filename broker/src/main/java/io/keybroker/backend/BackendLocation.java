@@ -1,6 +1,7 @@
 package io.keybroker.backend;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a logical secret lives: which backend, the backend path (already prefixed with the environment) and,
@@ -10,7 +11,7 @@ import java.util.Objects;
  * @param path the backend path, e.g. {@code prod/stripe/secret-key}
  * @param field the JSON field to select, or {@code null} to take the value as it is
  */
-public record BackendLocation(String backend, String path, String field) {
+public record BackendLocation(String backend, String path, @Nullable String field) {
 
     public BackendLocation {
         Objects.requireNonNull(backend, "backend must not be null");

@@ -1,6 +1,7 @@
 package io.keybroker.backend;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a backend read returns: the current version, the previous live version if there is one, and the change
@@ -12,7 +13,7 @@ import java.util.Objects;
  * @param marker the change marker of this state, equal to what {@link SecretBackend#marker} returns until the
  *     secret changes
  */
-public record BackendSecret(BackendVersion current, BackendVersion previous, ChangeMarker marker) {
+public record BackendSecret(BackendVersion current, @Nullable BackendVersion previous, ChangeMarker marker) {
 
     public BackendSecret {
         Objects.requireNonNull(current, "current must not be null");

@@ -12,6 +12,7 @@ import io.keybroker.secret.SecretName;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
@@ -83,7 +84,7 @@ public final class JsonFieldSelector {
      * @throws IllegalArgumentException when the answer itself is not JSON or has no object under
      *     {@code objectPath}: an answer of another kind, not a problem of the value
      */
-    public SecretValue selectNested(byte[] json, List<String> objectPath, String field, String where) {
+    public @Nullable SecretValue selectNested(byte[] json, List<String> objectPath, String field, String where) {
         String path = String.join(".", objectPath);
         try (JsonParser parser = mapper.createParser(json)) {
             JsonToken token = parser.nextToken();

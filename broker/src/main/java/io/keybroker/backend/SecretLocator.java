@@ -12,6 +12,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Resolves logical names to backend locations through {@code keybroker.mappings}, and otherwise through the
@@ -255,7 +256,7 @@ public final class SecretLocator {
      * No field unless a mapping names one: each backend applies its own default (Vault:
      * {@code keybroker.vault.default-field}, {@code value}; AWS and file: the value as it is).
      */
-    private static String defaultField(String backend) {
+    private static @Nullable String defaultField(String backend) {
         return null;
     }
 
@@ -319,7 +320,7 @@ public final class SecretLocator {
             return names;
         }
 
-        static Mapping of(String key, MappingProperties p, String defaultBackend, Set<String> backends,
+        static @Nullable Mapping of(String key, MappingProperties p, String defaultBackend, Set<String> backends,
                 List<String> problems) {
             boolean hasName = p.name() != null && !p.name().isBlank();
             boolean hasPrefix = p.prefix() != null && !p.prefix().isBlank();

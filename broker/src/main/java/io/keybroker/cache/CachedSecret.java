@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One immutable cache entry: the encrypted current and previous versions of one location as one backend read
@@ -22,7 +23,7 @@ import java.util.Optional;
  *     loads the secret again after dropping it, sees it then)
  * @param marker the backend's change marker for this state; polls compare against it
  */
-public record CachedSecret(BackendLocation location, EncryptedVersion current, EncryptedVersion previous,
+public record CachedSecret(BackendLocation location, EncryptedVersion current, @Nullable EncryptedVersion previous,
         Instant fetchedAt, Instant rotatedAt, ChangeMarker marker) {
 
     public CachedSecret {

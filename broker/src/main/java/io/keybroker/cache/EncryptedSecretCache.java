@@ -7,7 +7,7 @@ import io.keybroker.backend.ChangeMarker;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
-import io.keybroker.cache.CacheHit.Source;
+import io.keybroker.cache.CacheLookup.Source;
 import io.keybroker.rotation.RotationProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -145,10 +146,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     // ---------------------------------------------------------------------------------------------- requests
 
     @Override
-    public Mono<CacheHit> get(BackendLocation location) {
+    public Mono<CacheLookup> get(BackendLocation location) {
         Objects.requireNonNull(location, "location must not be null");
         return Mono.defer(() -> {
-            Mono<CacheHit> fromMemory;
+            Mono<CacheLookup> fromMemory;
             synchronized (lock) {
                 fromMemory = fromMemory(location, clock.instant());
             }
@@ -157,7 +158,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     }
 
     /** The answer memory alone can give, or {@code null} when the backend must be asked. */
-    private Mono<CacheHit> fromMemory(BackendLocation location, Instant now) {
+    private @Nullable Mono<CacheLookup> fromMemory(BackendLocation location, Instant now) {
         Slot slot = slots.get(location);
         if (slot == null) {
             return null;
@@ -165,7 +166,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         if (slot.data != null && now.isBefore(freshUntil(slot.data))) {
             slot.lastHitAt = now;
             metrics.hit();
-            return Mono.just(new CacheHit(slot.data, Source.CACHE));
+            return Mono.just(new CacheLookup(slot.data, Source.CACHE));
         }
         if (slot.notFoundUntil != null && now.isBefore(slot.notFoundUntil)) {
             metrics.hit();
@@ -176,7 +177,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             if (slot.data != null && now.isBefore(usableUntil(slot.data))) {
                 slot.lastHitAt = now;
                 metrics.stale();
-                return Mono.just(new CacheHit(slot.data, Source.STALE));
+                return Mono.just(new CacheLookup(slot.data, Source.STALE));
             }
             metrics.miss();
             return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
@@ -189,7 +190,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             // read since its fetch (no refresh was attempted) makes its next request wait for the backend.
             slot.lastHitAt = now;
             metrics.stale();
-            return Mono.just(new CacheHit(slot.data, Source.STALE));
+            return Mono.just(new CacheLookup(slot.data, Source.STALE));
         }
         return null;
     }
@@ -199,10 +200,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return slot.pins > 0 || (slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt()));
     }
 
-    private Mono<CacheHit> answerGet(BackendLocation location, Outcome outcome) {
+    private Mono<CacheLookup> answerGet(BackendLocation location, Outcome outcome) {
         if (outcome instanceof Loaded loaded) {
             metrics.miss();
-            return Mono.just(new CacheHit(loaded.secret(), Source.BACKEND));
+            return Mono.just(new CacheLookup(loaded.secret(), Source.BACKEND));
         }
         if (outcome instanceof Failed failed) {
             Instant now = clock.instant();
@@ -216,7 +217,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             }
             if (stale != null) {
                 metrics.stale();
-                return Mono.just(new CacheHit(stale, Source.STALE));
+                return Mono.just(new CacheLookup(stale, Source.STALE));
             }
             metrics.miss();
             return Mono.error(failure(location, failed.error(), Duration.between(now, failed.retryAt())));
@@ -226,7 +227,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     }
 
     @Override
-    public Mono<CacheHit> refresh(BackendLocation location) {
+    public Mono<CacheLookup> refresh(BackendLocation location) {
         Objects.requireNonNull(location, "location must not be null");
         return load(location).flatMap(outcome -> {
             if (outcome instanceof Loaded loaded) {
@@ -236,7 +237,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                         slot.lastHitAt = clock.instant();
                     }
                 }
-                return Mono.just(new CacheHit(loaded.secret(), Source.BACKEND));
+                return Mono.just(new CacheLookup(loaded.secret(), Source.BACKEND));
             }
             if (outcome instanceof Failed failed) {
                 return Mono.error(failure(location, failed.error(),

@@ -3,6 +3,7 @@ package io.keybroker.cache;
 import io.keybroker.backend.BackendLocation;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The cache saw a new current version at a location. Carries versions and a time, never a value.
@@ -12,7 +13,7 @@ import java.util.Objects;
  * @param previousVersion the previous version id the backend reported with it, or {@code null}
  * @param rotatedAt when this broker saw the new version
  */
-public record RotationEvent(BackendLocation location, String currentVersion, String previousVersion,
+public record RotationEvent(BackendLocation location, String currentVersion, @Nullable String previousVersion,
         Instant rotatedAt) {
 
     public RotationEvent {

@@ -18,18 +18,18 @@ public interface SecretCache {
      * The entry for a location: from memory while fresh, else from the backend (one read shared by every
      * concurrent caller for the location). Empty when the backend has no such secret (remembered for
      * {@code keybroker.cache.not-found-ttl}). When the backend fails, the last good entry is served with source
-     * {@link CacheHit.Source#STALE} up to {@code ttl + max-stale} after it was fetched; otherwise the error is
+     * {@link CacheLookup.Source#STALE} up to {@code ttl + max-stale} after it was fetched; otherwise the error is
      * {@link SecretUnavailableException} with a retry delay, or the backend's
      * {@link io.keybroker.backend.SecretFormatException} when the value cannot be served as configured.
      */
-    Mono<CacheHit> get(BackendLocation location);
+    Mono<CacheLookup> get(BackendLocation location);
 
     /**
      * Re-reads the location from the backend now (for {@code POST /v1/secrets/{name}/refresh} and after a
      * rotation), joining a read already in flight. Empty when the backend has no such secret. A failure is an
      * error signal, even when an older entry could still be served by {@link #get}.
      */
-    Mono<CacheHit> refresh(BackendLocation location);
+    Mono<CacheLookup> refresh(BackendLocation location);
 
     /** Every rotation the cache sees, as it sees it (hot; no replay). Never carries a value. */
     Flux<RotationEvent> rotations();

@@ -17,6 +17,7 @@ import javax.crypto.Cipher;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Encrypts cached values with AES-256-GCM under a key made at start-up, and decrypts them only for the length of
@@ -96,7 +97,7 @@ public final class SecretCipher {
      * @throws IllegalStateException when the ciphertext fails authentication (it was altered, or moved from
      *     another entry or version); the message names the location and version, never a value
      */
-    public <T> T withPlaintext(EncryptedVersion version, Function<byte[], T> use) {
+    public <T extends @Nullable Object> T withPlaintext(EncryptedVersion version, Function<byte[], T> use) {
         Objects.requireNonNull(version, "version must not be null");
         Objects.requireNonNull(use, "use must not be null");
         byte[] plaintext = decrypt(version);

@@ -8,4 +8,7 @@
  * AES-256-GCM ciphertext under a per-process key held by {@link io.keybroker.cache.SecretCipher}, which is also
  * the only way back to plaintext. docs/cache.md explains the protection in memory, its limits, and the timing.
  */
+@NullMarked
 package io.keybroker.cache;
+
+import org.jspecify.annotations.NullMarked;

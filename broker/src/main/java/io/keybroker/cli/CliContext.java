@@ -48,11 +48,6 @@ public final class CliContext {
         return err;
     }
 
-    /** The {@code --name=value} configuration arguments, for commands that start a Spring context. */
-    public List<String> configArgs() {
-        return configArgs;
-    }
-
     /** The broker configuration: command-line arguments, then environment, then application.yaml. */
     public synchronized ConfigurableEnvironment environment() {
         if (environment == null) {

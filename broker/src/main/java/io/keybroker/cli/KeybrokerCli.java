@@ -1,7 +1,6 @@
 package io.keybroker.cli;
 
 import io.keybroker.cli.policy.PolicyCommand;
-import io.keybroker.inject.InjectorCommand;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;

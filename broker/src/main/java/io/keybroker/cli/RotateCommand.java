@@ -7,7 +7,7 @@ import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.rotation.Rotation;
 import io.keybroker.rotation.RotationOutcome;
-import io.keybroker.rotation.StripeKeyTest;
+import io.keybroker.rotation.StripeKeyProbe;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.SecretValue;
@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -88,7 +89,7 @@ public final class RotateCommand implements Callable<Integer> {
             context.out().println("rotating " + name + " in " + location.backend() + " at " + location.path());
             RotationOutcome outcome;
             try (ConfiguredBackends backends = new ConfiguredBackends(context.binder())) {
-                outcome = new Rotation(backends.get(location.backend()), new StripeKeyTest(stripeApiBase),
+                outcome = new Rotation(backends.get(location.backend()), new StripeKeyProbe(stripeApiBase),
                         context.out(), context.err())
                         .rotate(location, value, new WriteRequest(clientRequestToken, expectedVersion));
             }
@@ -121,7 +122,7 @@ public final class RotateCommand implements Callable<Integer> {
     }
 
     /** What is wrong with the new key, or {@code null}; never quotes the key. */
-    static String checkValue(byte[] value) {
+    static @Nullable String checkValue(byte[] value) {
         if (value.length == 0) {
             return "the new key is empty: give it in --new-value-file FILE or on standard input";
         }

@@ -1,6 +1,5 @@
 package io.keybroker.identity;
 
-import io.keybroker.policy.IdentityPattern;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -89,7 +88,7 @@ public final class SpiffeCertificates {
                         + "X.509-SVID carries exactly one, its SPIFFE ID");
             }
             try {
-                return IdentityPattern.parseIdentity(uris.get(0));
+                return WorkloadIdentity.parse(uris.get(0));
             } catch (IllegalArgumentException ex) {
                 throw new CertificateException("the client certificate's SPIFFE ID is invalid: " + ex.getMessage());
             }
@@ -104,7 +103,7 @@ public final class SpiffeCertificates {
                 throw new CertificateException("the client certificate has neither a SPIFFE ID nor a subject CN");
             }
             String cn = cns.get(0);
-            if (IdentityPattern.isUsableCommonName(cn)) {
+            if (SpiffeIdGrammar.isUsableCommonName(cn)) {
                 return new WorkloadIdentity(cn, WorkloadIdentity.Source.SUBJECT_CN);
             }
             throw new CertificateException("the client certificate has no SPIFFE ID and its subject CN cannot be an "

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import javax.net.ssl.SSLSession;
+import org.jspecify.annotations.Nullable;
 import org.springframework.core.Ordered;
 import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.SslInfo;
@@ -147,7 +148,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
     }
 
     /** The TLS session under the request, where the verdict is kept; null when the server is not Reactor Netty. */
-    private static SSLSession session(ServerWebExchange exchange) {
+    private static @Nullable SSLSession session(ServerWebExchange exchange) {
         Object request = ServerHttpRequestDecorator.getNativeRequest(exchange.getRequest());
         if (!(request instanceof Connection connection)) {
             return null;

@@ -1,5 +1,6 @@
 package io.keybroker.identity;
 
+import io.keybroker.secret.SecretName;
 import java.util.Objects;
 
 /**
@@ -18,6 +19,25 @@ public record WorkloadIdentity(String id, Source source) {
     public WorkloadIdentity {
         Objects.requireNonNull(id, "id must not be null");
         Objects.requireNonNull(source, "source must not be null");
+    }
+
+    /**
+     * Parses a caller identity as written by a person ({@code policy explain --identity}, a policy test case) or
+     * carried by a certificate's URI SAN: a SPIFFE ID, or {@code cn:NAME} for a certificate accepted by its
+     * subject CN.
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static WorkloadIdentity parse(String raw) {
+        Objects.requireNonNull(raw, "raw must not be null");
+        if (raw.startsWith("cn:")) {
+            return new WorkloadIdentity(SpiffeIdGrammar.checkCommonName(raw.substring(3)), Source.SUBJECT_CN);
+        }
+        if (raw.endsWith("/*")) {
+            throw new IllegalArgumentException("identity '" + SecretName.printable(raw) + "' is a pattern; give one "
+                    + "caller's SPIFFE ID, e.g. spiffe://cluster.local/ns/payments/sa/checkout");
+        }
+        SpiffeIdGrammar.checkSpiffeId(raw, raw, false);
+        return spiffe(raw);
     }
 
     public static WorkloadIdentity spiffe(String id) {

@@ -9,4 +9,7 @@
  * {@link io.keybroker.inject.InjectorServer} serves it over HTTPS and re-reads the template and the serving
  * certificate when they change. docs/injector.md explains the choices.
  */
+@NullMarked
 package io.keybroker.inject;
+
+import org.jspecify.annotations.NullMarked;

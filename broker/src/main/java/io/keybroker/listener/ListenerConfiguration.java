@@ -11,16 +11,17 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.TaskScheduler;
 
 /**
  * The mTLS listener: TLS 1.3 and 1.2 only, ECDHE with AEAD ciphers only on 1.2, the key-exchange groups of
@@ -128,8 +129,8 @@ public class ListenerConfiguration {
     }
 
     @Bean
-    TlsReloader tlsReloader(ReloadingTlsMaterial material, TlsProperties tls) {
-        return new TlsReloader(material, tls.reloadInterval());
+    TlsReloader tlsReloader(ReloadingTlsMaterial material, TlsProperties tls, TaskScheduler keybrokerScheduler) {
+        return new TlsReloader(material, tls.reloadInterval(), keybrokerScheduler);
     }
 
     /** Polls the TLS files for changes while the broker runs. */
@@ -137,35 +138,35 @@ public class ListenerConfiguration {
 
         private final ReloadingTlsMaterial material;
         private final Duration interval;
-        private ScheduledExecutorService executor;
+        private final TaskScheduler scheduler;
+        private @Nullable ScheduledFuture<?> reloads;
 
-        TlsReloader(ReloadingTlsMaterial material, Duration interval) {
+        TlsReloader(ReloadingTlsMaterial material, Duration interval, TaskScheduler scheduler) {
             this.material = material;
             this.interval = interval;
+            this.scheduler = scheduler;
         }
 
         @Override
         public synchronized void start() {
-            executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-                Thread thread = new Thread(runnable, "keybroker-tls-reload");
-                thread.setDaemon(true);
-                return thread;
-            });
-            long millis = Math.max(100, interval.toMillis());
-            executor.scheduleWithFixedDelay(material::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+            if (reloads != null) {
+                return;
+            }
+            Duration every = Duration.ofMillis(Math.max(100, interval.toMillis()));
+            reloads = scheduler.scheduleWithFixedDelay(material::reloadIfChanged, Instant.now().plus(every), every);
         }
 
         @Override
         public synchronized void stop() {
-            if (executor != null) {
-                executor.shutdownNow();
-                executor = null;
+            if (reloads != null) {
+                reloads.cancel(true);
+                reloads = null;
             }
         }
 
         @Override
         public synchronized boolean isRunning() {
-            return executor != null;
+            return reloads != null;
         }
     }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -167,12 +168,12 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
     private final class KeyManager extends X509ExtendedKeyManager {
 
         @Override
-        public String[] getClientAliases(String keyType, Principal[] issuers) {
+        public String @Nullable [] getClientAliases(String keyType, Principal[] issuers) {
             return null;
         }
 
         @Override
-        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+        public @Nullable String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
             return null;
         }
 

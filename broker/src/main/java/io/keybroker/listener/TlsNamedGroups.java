@@ -12,6 +12,7 @@ import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The key-exchange groups the listener offers: the hybrid post-quantum {@code X25519MLKEM768} first when the
@@ -44,7 +45,7 @@ public final class TlsNamedGroups {
     private TlsNamedGroups() {
     }
 
-    private static Method method(String name, Class<?>... parameters) {
+    private static @Nullable Method method(String name, Class<?>... parameters) {
         try {
             return SSLParameters.class.getMethod(name, parameters);
         } catch (NoSuchMethodException ex) {

@@ -1,9 +1,8 @@
 package io.keybroker.policy;
 
+import io.keybroker.identity.SpiffeIdGrammar;
 import io.keybroker.identity.WorkloadIdentity;
-import io.keybroker.secret.SecretName;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Which callers a workload entry applies to. Three forms:
@@ -17,22 +16,12 @@ import java.util.regex.Pattern;
  *       broker's subject-CN fallback is switched on. A CN never matches a SPIFFE pattern and vice versa, so a
  *       certificate cannot pass as a SPIFFE ID by putting one in its CN.</li>
  * </ul>
- * SPIFFE IDs are checked as the SPIFFE ID standard says: scheme {@code spiffe://}, a lower-case trust domain of
- * {@code [a-z0-9._-]} (no port, no user info, no final dot), path segments of {@code [A-Za-z0-9._-]} that are not empty,
- * {@code .} or {@code ..}, no query or fragment, at most 2048 characters.
+ * SPIFFE IDs and common names are checked by {@link SpiffeIdGrammar}, the rule the handshake applies to certificates.
  */
 public final class IdentityPattern {
 
     /** The three forms. */
     public enum Kind { EXACT, PREFIX, CN }
-
-    static final int MAX_SPIFFE_LENGTH = 2048;
-    private static final String SCHEME = "spiffe://";
-    private static final Pattern TRUST_DOMAIN = Pattern.compile("[a-z0-9._-]+");
-    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._-]+");
-    private static final Pattern COMMON_NAME = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9 ._@-]{0,62}[A-Za-z0-9._@-])?");
-    private static final String FORMS = "write an exact SPIFFE ID (spiffe://cluster.local/ns/payments/sa/checkout), "
-            + "a SPIFFE ID prefix ending in '/*' (spiffe://cluster.local/ns/payments/*), or cn:NAME for a subject CN";
 
     private final String text;
     private final Kind kind;
@@ -52,33 +41,15 @@ public final class IdentityPattern {
     public static IdentityPattern parse(String raw) {
         Objects.requireNonNull(raw, "raw must not be null");
         if (raw.startsWith("cn:")) {
-            return new IdentityPattern(raw, Kind.CN, checkCommonName(raw.substring(3)));
+            return new IdentityPattern(raw, Kind.CN, SpiffeIdGrammar.checkCommonName(raw.substring(3)));
         }
         if (raw.endsWith("/*")) {
             String id = raw.substring(0, raw.length() - 2);
-            checkSpiffeId(id, raw, true);
+            SpiffeIdGrammar.checkSpiffeId(id, raw, true);
             return new IdentityPattern(raw, Kind.PREFIX, id + "/");
         }
-        checkSpiffeId(raw, raw, false);
+        SpiffeIdGrammar.checkSpiffeId(raw, raw, false);
         return new IdentityPattern(raw, Kind.EXACT, raw);
-    }
-
-    /**
-     * Parses a caller identity given on the command line ({@code policy explain --identity}): a SPIFFE ID, or
-     * {@code cn:NAME} for a certificate accepted by its subject CN.
-     * @throws IllegalArgumentException saying what is wrong
-     */
-    public static WorkloadIdentity parseIdentity(String raw) {
-        Objects.requireNonNull(raw, "raw must not be null");
-        if (raw.startsWith("cn:")) {
-            return new WorkloadIdentity(checkCommonName(raw.substring(3)), WorkloadIdentity.Source.SUBJECT_CN);
-        }
-        if (raw.endsWith("/*")) {
-            throw new IllegalArgumentException("identity '" + SecretName.printable(raw) + "' is a pattern; give one "
-                    + "caller's SPIFFE ID, e.g. spiffe://cluster.local/ns/payments/sa/checkout");
-        }
-        checkSpiffeId(raw, raw, false);
-        return WorkloadIdentity.spiffe(raw);
     }
 
     /** Whether the pattern covers the caller. */
@@ -137,95 +108,6 @@ public final class IdentityPattern {
         return fixed;
     }
 
-    /**
-     * Whether a certificate's subject CN can be a workload identity: exactly the CNs a {@code cn:} entry can
-     * name, so the handshake and the policy file apply one rule (a CN no entry could ever match is refused when
-     * the certificate is judged, with a reason, instead of reaching the policy as an unmatchable identity).
-     */
-    public static boolean isUsableCommonName(String cn) {
-        return cn != null && COMMON_NAME.matcher(cn).matches();
-    }
-
-    private static String checkCommonName(String cn) {
-        if (!COMMON_NAME.matcher(cn).matches()) {
-            throw new IllegalArgumentException("identity 'cn:" + SecretName.printable(cn) + "' has an invalid common "
-                    + "name; after 'cn:' write 1 to 64 characters of letters, digits, space, '.', '_', '@' and '-', "
-                    + "starting with a letter or digit (no wildcards: a CN matches exactly)");
-        }
-        return cn;
-    }
-
-    private static void checkSpiffeId(String id, String raw, boolean prefix) {
-        String quoted = "identity '" + SecretName.printable(raw) + "'";
-        if (!id.startsWith(SCHEME)) {
-            if (id.regionMatches(true, 0, SCHEME, 0, SCHEME.length())) {
-                throw new IllegalArgumentException(quoted + " must start with lower-case 'spiffe://'");
-            }
-            throw new IllegalArgumentException(quoted + " is not a SPIFFE ID; " + FORMS);
-        }
-        if (raw.length() > MAX_SPIFFE_LENGTH) {
-            throw new IllegalArgumentException(quoted + " is " + raw.length() + " characters long; a SPIFFE ID has at "
-                    + "most " + MAX_SPIFFE_LENGTH);
-        }
-        if (id.indexOf('*') >= 0) {
-            throw new IllegalArgumentException(quoted + " has '*' in the wrong place; the only wildcard is a final "
-                    + "'/*' (every ID below that path); " + FORMS);
-        }
-        if (id.indexOf('?') >= 0 || id.indexOf('#') >= 0) {
-            throw new IllegalArgumentException(quoted + " has a query or fragment ('?' or '#'), which a SPIFFE ID "
-                    + "never has; remove it");
-        }
-        String rest = id.substring(SCHEME.length());
-        int slash = rest.indexOf('/');
-        String trustDomain = slash < 0 ? rest : rest.substring(0, slash);
-        String path = slash < 0 ? "" : rest.substring(slash);
-        if (trustDomain.isEmpty()) {
-            throw new IllegalArgumentException(quoted + " has no trust domain; write e.g. spiffe://cluster.local/...");
-        }
-        if (trustDomain.indexOf('@') >= 0) {
-            throw new IllegalArgumentException(quoted + " has user info ('@') in its trust domain, which a SPIFFE ID "
-                    + "never has; remove it");
-        }
-        if (trustDomain.indexOf(':') >= 0) {
-            throw new IllegalArgumentException(quoted + " has a port in its trust domain, which a SPIFFE ID never "
-                    + "has; remove it");
-        }
-        if (!TRUST_DOMAIN.matcher(trustDomain).matches()) {
-            throw new IllegalArgumentException(quoted + " has an invalid trust domain '"
-                    + SecretName.printable(trustDomain) + "'; a trust domain uses only lower-case letters, digits, "
-                    + "'.', '_' and '-'");
-        }
-        if (trustDomain.endsWith(".")) {
-            // The SPIFFE standard's character set allows it, but the JDK cannot read a URI SAN whose host ends in
-            // a dot (its DNSName check), so no certificate could ever carry this ID (found by fuzzing).
-            throw new IllegalArgumentException(quoted + " has a trust domain ending in '.'; remove the final dot "
-                    + "(certificates cannot carry such an ID: the JDK refuses to parse their SAN)");
-        }
-        if (path.isEmpty()) {
-            if (prefix) {
-                return; // spiffe://td/* : the whole trust domain
-            }
-            throw new IllegalArgumentException(quoted + " names a trust domain, not a workload; add the workload's "
-                    + "path (spiffe://" + trustDomain + "/ns/NAMESPACE/sa/SERVICE-ACCOUNT) or end it in '/*' to cover "
-                    + "the whole trust domain");
-        }
-        String[] segments = path.substring(1).split("/", -1);
-        for (String segment : segments) {
-            if (segment.isEmpty()) {
-                throw new IllegalArgumentException(quoted + " has an empty path segment (a '//' or a trailing '/'); "
-                        + "remove the extra '/'" + (prefix ? "" : ", or end it in '/*' to cover every ID below it"));
-            }
-            if (segment.equals(".") || segment.equals("..")) {
-                throw new IllegalArgumentException(quoted + " has a '" + segment + "' path segment, which a SPIFFE ID "
-                        + "never has; write the path out in full");
-            }
-            if (!SEGMENT.matcher(segment).matches()) {
-                throw new IllegalArgumentException(quoted + " has an invalid path segment '"
-                        + SecretName.printable(segment) + "'; path segments use only letters, digits, '.', '_' and "
-                        + "'-' (no percent-encoding)");
-            }
-        }
-    }
 
     @Override
     public boolean equals(Object o) {

@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.TaskScheduler;
 
 /**
  * Wires the policy engine: the policy is loaded once at start (a missing directory or an invalid policy stops
@@ -48,7 +49,7 @@ public class PolicyConfiguration {
 
     @Bean
     PolicyWatcher policyWatcher(PolicyProperties properties, PolicyLoader loader, PolicyStore store,
-            ObjectProvider<PolicyReloadListener> listeners) {
+            ObjectProvider<PolicyReloadListener> listeners, TaskScheduler keybrokerScheduler) {
         Duration interval = properties.reloadInterval();
         if (interval == null || interval.isNegative() || interval.isZero()) {
             throw new ConfigurationProblemException("keybroker.policy.reload-interval must be a positive duration, "
@@ -59,7 +60,7 @@ public class PolicyConfiguration {
                     + "than the documented 5 seconds", interval);
         }
         return new PolicyWatcher(properties.dir(), interval, loader, store,
-                () -> listeners.orderedStream().toList());
+                () -> listeners.orderedStream().toList(), keybrokerScheduler);
     }
 
     @Bean

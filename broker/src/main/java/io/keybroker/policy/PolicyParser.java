@@ -1,14 +1,15 @@
 package io.keybroker.policy;
 
+import static io.keybroker.yaml.SafeYaml.describe;
+import static io.keybroker.yaml.SafeYaml.line;
+import static io.keybroker.yaml.SafeYaml.printableMessage;
+
 import io.keybroker.config.NearestName;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
-import java.io.StringReader;
-import java.nio.ByteBuffer;
+import io.keybroker.yaml.SafeYaml;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -18,8 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.jspecify.annotations.Nullable;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
@@ -48,6 +48,8 @@ final class PolicyParser {
 
     private static final Pattern METADATA_NAME = Pattern.compile("[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?");
     private static final Pattern APPLICATION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    // The caller limits files to MAX_FILE_BYTES, and a code point is at least one byte; a policy needs no alias.
+    private static final SafeYaml.Limits LIMITS = new SafeYaml.Limits((int) PolicyLoader.MAX_FILE_BYTES + 1, 0, 20);
     private static final Set<String> TOP_KEYS = keys("apiVersion", "kind", "metadata", "spec");
     private static final Set<String> METADATA_KEYS = keys("name", "labels", "annotations");
     private static final Set<String> SPEC_KEYS = keys("workloads");
@@ -67,24 +69,21 @@ final class PolicyParser {
     record IdentityOccurrence(String identity, String file, int line, int index) {
     }
 
-    PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings,
+    @Nullable PolicyDocument parse(String file, byte[] bytes, List<PolicyError> errors, List<String> warnings,
             List<IdentityOccurrence> identities) {
         Walker walker = new Walker(file, errors, warnings, identities);
         int before = errors.size();
-        String text;
+        char[] text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            text = SafeYaml.decodeUtf8(bytes);
         } catch (CharacterCodingException ex) {
             walker.error(0, "", "the file is not valid UTF-8 text; save it as UTF-8");
             return null;
         }
-        Yaml yaml = new Yaml(loaderOptions());
+        SafeYaml yaml = new SafeYaml(LIMITS);
         int documents = 0;
         try {
-            for (Event event : yaml.parse(new StringReader(text))) {
+            for (Event event : yaml.events(text)) {
                 if (event instanceof AliasEvent alias) {
                     walker.error(line(alias.getStartMark()), "", "YAML aliases (*" + SecretName.printable(
                             alias.getAnchor()) + ") are not allowed in policy files; write the value out in full");
@@ -104,18 +103,18 @@ final class PolicyParser {
                         + "file (split it at the '---' lines into separate files)");
                 return null;
             }
-            Node root = yaml.compose(new StringReader(text));
+            Node root = yaml.compose(text);
             PolicyDocument document = walker.document(root);
             return errors.size() == before ? document : null;
         } catch (MarkedYAMLException ex) {
             Mark mark = ex.getProblemMark() != null ? ex.getProblemMark() : ex.getContextMark();
             String problem = ex.getProblem() != null ? ex.getProblem() : "cannot be parsed";
             String context = ex.getContext() != null ? " (" + ex.getContext() + ")" : "";
-            walker.error(line(mark), "", "YAML syntax error: " + yamlText(problem + context)
+            walker.error(line(mark), "", "YAML syntax error: " + printableMessage(problem + context)
                     + "; fix the YAML (check indentation, quotes and ':' after keys)");
             return null;
         } catch (YAMLException ex) {
-            walker.error(0, "", "YAML error: " + yamlText(String.valueOf(ex.getMessage())) + "; fix the YAML");
+            walker.error(0, "", "YAML error: " + printableMessage(String.valueOf(ex.getMessage())) + "; fix the YAML");
             return null;
         } catch (IllegalArgumentException | IndexOutOfBoundsException ex) {
             // SnakeYAML's scanner lets these escape on some malformed input (found by PolicyParserFuzzTests): a
@@ -125,36 +124,6 @@ final class PolicyParser {
                     + "digits) or a malformed tag; fix the YAML or use single quotes");
             return null;
         }
-    }
-
-    private static LoaderOptions loaderOptions() {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        options.setAllowRecursiveKeys(false);
-        options.setMaxAliasesForCollections(0);
-        options.setNestingDepthLimit(20);
-        // The caller limits files to MAX_FILE_BYTES; a code point is at least one byte.
-        options.setCodePointLimit((int) PolicyLoader.MAX_FILE_BYTES + 1);
-        options.setProcessComments(false);
-        return options;
-    }
-
-    /**
-     * SnakeYAML's messages quote the offending character as it is, a line break or control character included
-     * (found by PolicyParserFuzzTests: "expected URI, but found \n"); errors go to logs, the audit log and the
-     * terminal, so such characters are replaced and the text is bounded.
-     */
-    private static String yamlText(String message) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < message.length() && out.length() < 300; i++) {
-            char c = message.charAt(i);
-            out.append(c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029' ? '?' : c);
-        }
-        return out.toString();
-    }
-
-    private static int line(Mark mark) {
-        return mark == null ? 0 : mark.getLine() + 1;
     }
 
     private static Set<String> keys(String... keys) {
@@ -184,7 +153,7 @@ final class PolicyParser {
             error(line(node.getStartMark()), path, problem);
         }
 
-        PolicyDocument document(Node root) {
+        @Nullable PolicyDocument document(Node root) {
             Map<String, Node> top = mapping(root, "", TOP_KEYS, "the file must be a mapping with apiVersion, kind, "
                     + "metadata and spec");
             if (top == null) {
@@ -216,7 +185,7 @@ final class PolicyParser {
             return name == null || workloads == null ? null : new PolicyDocument(file, name, workloads);
         }
 
-        private String metadata(Node node) {
+        private @Nullable String metadata(Node node) {
             Map<String, Node> metadata = mapping(node, "metadata", METADATA_KEYS, "write metadata: {name: payments}");
             if (metadata == null) {
                 return null;
@@ -239,7 +208,7 @@ final class PolicyParser {
             return name;
         }
 
-        private List<PolicyDocument.Workload> spec(Node node, String name) {
+        private @Nullable List<PolicyDocument.Workload> spec(Node node, String name) {
             Map<String, Node> spec = mapping(node, "spec", SPEC_KEYS, "write spec: {workloads: [...]}");
             if (spec == null || required(spec, node, "spec", "workloads", "workloads: [...]") == null) {
                 return null;
@@ -259,7 +228,7 @@ final class PolicyParser {
             return workloads.contains(null) ? null : workloads;
         }
 
-        private PolicyDocument.Workload workload(Node node, int index, String id) {
+        private PolicyDocument.@Nullable Workload workload(Node node, int index, String id) {
             String path = "spec.workloads[" + index + "]";
             Map<String, Node> entry = mapping(node, path, WORKLOAD_KEYS, "a workload entry is a mapping with "
                     + "identity, application, allow and optionally rateLimit and stripe");
@@ -342,7 +311,7 @@ final class PolicyParser {
         }
 
         /** The {@code stripe} section of a workload entry, or null after reporting its problems. */
-        private StripePolicy stripe(Node node, String path) {
+        private @Nullable StripePolicy stripe(Node node, String path) {
             Map<String, Node> section = mapping(node, path, STRIPE_KEYS, "write stripe: {key: stripe/secret-key, "
                     + "calls: [POST /v1/payment_intents], webhookSecrets: [stripe/webhook-secret]}");
             if (section == null) {
@@ -446,7 +415,7 @@ final class PolicyParser {
             return new StripePolicy(key, calls, webhookSecrets);
         }
 
-        private PolicyDocument.Allow allow(Node node, String path, String id) {
+        private PolicyDocument.@Nullable Allow allow(Node node, String path, String id) {
             Map<String, Node> rule = mapping(node, path, ALLOW_KEYS, "an allow rule is a mapping with secrets and "
                     + "stages");
             if (rule == null) {
@@ -533,7 +502,7 @@ final class PolicyParser {
          * The keys and values of a mapping node; reports a wrong type, non-text keys, duplicate and unknown keys.
          * Returns null when the node is not a mapping.
          */
-        private Map<String, Node> mapping(Node node, String path, Set<String> allowed, String expected) {
+        private @Nullable Map<String, Node> mapping(Node node, String path, Set<String> allowed, String expected) {
             if (!(node instanceof MappingNode mapping) || !Tag.MAP.equals(node.getTag())) {
                 error(node, path, "expected a mapping (key: value lines) but found " + describe(node) + "; "
                         + expected);
@@ -567,7 +536,7 @@ final class PolicyParser {
         }
 
         /** Returns the key if present, else reports it missing and returns null. */
-        private String required(Map<String, Node> values, Node parent, String path, String key, String example) {
+        private @Nullable String required(Map<String, Node> values, Node parent, String path, String key, String example) {
             if (values.containsKey(key)) {
                 return key;
             }
@@ -576,7 +545,7 @@ final class PolicyParser {
             return null;
         }
 
-        private String text(Node node, String path, String example) {
+        private @Nullable String text(Node node, String path, String example) {
             if (node instanceof ScalarNode scalar && Tag.STR.equals(node.getTag())) {
                 if (scalar.getValue().isEmpty()) {
                     error(node, path, "is empty; write e.g. " + example);
@@ -590,7 +559,7 @@ final class PolicyParser {
             return null;
         }
 
-        private List<Node> list(Node node, String path, String expected) {
+        private @Nullable List<Node> list(Node node, String path, String expected) {
             if (node instanceof SequenceNode sequence && Tag.SEQ.equals(node.getTag())) {
                 return sequence.getValue();
             }
@@ -619,32 +588,6 @@ final class PolicyParser {
                 }
                 text(tuple.getValueNode(), path + "." + SecretName.printable(key), "\"some text\"");
             }
-        }
-
-        private static String describe(Node node) {
-            if (node instanceof MappingNode) {
-                return Tag.MAP.equals(node.getTag()) ? "a mapping" : "a mapping tagged " + node.getTag();
-            }
-            if (node instanceof SequenceNode) {
-                return Tag.SEQ.equals(node.getTag()) ? "a list" : "a list tagged " + node.getTag();
-            }
-            Tag tag = node.getTag();
-            if (Tag.NULL.equals(tag)) {
-                return "nothing (an empty value)";
-            }
-            if (Tag.BOOL.equals(tag)) {
-                return "a boolean";
-            }
-            if (Tag.INT.equals(tag) || Tag.FLOAT.equals(tag)) {
-                return "a number";
-            }
-            if (Tag.TIMESTAMP.equals(tag)) {
-                return "a timestamp";
-            }
-            if (Tag.STR.equals(tag)) {
-                return "text";
-            }
-            return "a value with the YAML tag " + SecretName.printable(tag.getValue()) + " (tags are not allowed)";
         }
 
         private static String suggest(String key, Set<String> allowed) {

@@ -1,5 +1,6 @@
 package io.keybroker.policy;
 
+import io.keybroker.identity.SpiffeIdGrammar;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
@@ -14,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A compiled, immutable snapshot of every policy file of the directory: the one thing the API asks "may this
@@ -26,7 +28,7 @@ import java.util.stream.Collectors;
  *   <li>Grants only add: the caller may read a stage of a secret if ANY allow rule of ANY matching entry names the
  *       secret (exact, {@code /*} or {@code /**}) and the stage. The first such rule (exact entry first, then
  *       longer prefixes, then file order) is reported as the deciding rule.</li>
- *   <li>Otherwise the answer is no, with rule {@value Decision#DEFAULT_DENY} and a reason that says what was
+ *   <li>Otherwise the answer is no, with rule {@value PolicyDecision#DEFAULT_DENY} and a reason that says what was
  *       missing: any entry at all, the secret, or only the stage.</li>
  * </ol>
  * The application name and rate limit come from the most specific matching entry only: see {@link #workload}.
@@ -93,13 +95,13 @@ public final class PolicySet {
      * Decides whether {@code identity} may read stage {@code stage} of {@code name}. Default deny. Cheap enough to
      * call on every request: one map lookup, a scan of the prefix entries, and set lookups per rule.
      */
-    public Decision decide(WorkloadIdentity identity, SecretName name, Stage stage) {
+    public PolicyDecision decide(WorkloadIdentity identity, SecretName name, Stage stage) {
         Objects.requireNonNull(identity, "identity must not be null");
         Objects.requireNonNull(name, "name must not be null");
         Objects.requireNonNull(stage, "stage must not be null");
         List<Entry> matching = matching(identity);
         if (matching.isEmpty()) {
-            return Decision.deny("no workload entry matches identity " + printable(identity.id()));
+            return PolicyDecision.deny("no workload entry matches identity " + printable(identity.id()));
         }
         Rule otherStage = null;
         for (Entry entry : matching) {
@@ -109,7 +111,7 @@ public final class PolicySet {
                     continue;
                 }
                 if (rule.stages.contains(stage)) {
-                    return Decision.allow(rule.id, "identity pattern " + entry.identity.text() + " (workload "
+                    return PolicyDecision.allow(rule.id, "identity pattern " + entry.identity.text() + " (workload "
                             + entry.policy.application() + ") is granted " + stageList(rule.stages) + " of "
                             + pattern.text());
                 }
@@ -120,10 +122,10 @@ public final class PolicySet {
         }
         String workload = "workload " + matching.get(0).policy.application() + " (" + printable(identity.id()) + ")";
         if (otherStage != null) {
-            return Decision.deny(workload + " is not granted stage " + stage.id() + " of " + name.value() + "; "
+            return PolicyDecision.deny(workload + " is not granted stage " + stage.id() + " of " + name.value() + "; "
                     + otherStage.id + " grants only " + stageList(otherStage.stages));
         }
-        return Decision.deny(workload + " is not granted " + name.value() + ": no allow rule of "
+        return PolicyDecision.deny(workload + " is not granted " + name.value() + ": no allow rule of "
                 + matching.stream().map(e -> e.policy.entry()).collect(Collectors.joining(", ")) + " covers it");
     }
 
@@ -133,26 +135,26 @@ public final class PolicySet {
      * matching entry decides (see {@link #workload}); the deciding rule is
      * {@code <entry>/stripe/calls[i]}. Default deny, and a denial says which list to edit.
      */
-    public Decision decideStripeCall(WorkloadIdentity identity, String method, String path) {
+    public PolicyDecision decideStripeCall(WorkloadIdentity identity, String method, String path) {
         Objects.requireNonNull(method, "method must not be null");
         Objects.requireNonNull(path, "path must not be null");
         Optional<WorkloadPolicy> workload = workload(Objects.requireNonNull(identity, "identity must not be null"));
         if (workload.isEmpty()) {
-            return Decision.deny("no workload entry matches identity " + printable(identity.id()));
+            return PolicyDecision.deny("no workload entry matches identity " + printable(identity.id()));
         }
         WorkloadPolicy entry = workload.get();
         String call = printableCall(method, path);
         String who = "workload " + entry.application() + " (" + printable(identity.id()) + ")";
         if (entry.stripe().isEmpty() || entry.stripe().get().key().isEmpty()) {
-            return Decision.deny(who + " may not call Stripe through the broker: " + entry.entry() + " has no "
+            return PolicyDecision.deny(who + " may not call Stripe through the broker: " + entry.entry() + " has no "
                     + "stripe.key and stripe.calls; add them to that entry to allow " + call);
         }
         int index = entry.stripe().get().matchingCall(method, path);
         if (index < 0) {
-            return Decision.deny(who + " may not call " + call + ": no pattern of stripe.calls of " + entry.entry()
+            return PolicyDecision.deny(who + " may not call " + call + ": no pattern of stripe.calls of " + entry.entry()
                     + " covers it; add '" + call + "' (or a pattern with * or **) to that list");
         }
-        return Decision.allow(entry.entry() + "/stripe/calls[" + index + "]", who + " may call " + call
+        return PolicyDecision.allow(entry.entry() + "/stripe/calls[" + index + "]", who + " may call " + call
                 + " (stripe.calls pattern '" + entry.stripe().get().calls().get(index).text() + "')");
     }
 
@@ -161,20 +163,20 @@ public final class PolicySet {
      * {@code stripe.webhookSecrets} list of the most specific matching entry; the deciding rule is
      * {@code <entry>/stripe/webhookSecrets[i]}. A read grant neither gives nor is needed for this.
      */
-    public Decision decideWebhookSecret(WorkloadIdentity identity, SecretName name) {
+    public PolicyDecision decideWebhookSecret(WorkloadIdentity identity, SecretName name) {
         Objects.requireNonNull(name, "name must not be null");
         Optional<WorkloadPolicy> workload = workload(Objects.requireNonNull(identity, "identity must not be null"));
         if (workload.isEmpty()) {
-            return Decision.deny("no workload entry matches identity " + printable(identity.id()));
+            return PolicyDecision.deny("no workload entry matches identity " + printable(identity.id()));
         }
         WorkloadPolicy entry = workload.get();
         String who = "workload " + entry.application() + " (" + printable(identity.id()) + ")";
         int index = entry.stripe().map(stripe -> stripe.matchingWebhookSecret(name)).orElse(-1);
         if (index < 0) {
-            return Decision.deny(who + " may not verify webhooks against " + name.value() + ": add it to "
+            return PolicyDecision.deny(who + " may not verify webhooks against " + name.value() + ": add it to "
                     + "stripe.webhookSecrets of " + entry.entry());
         }
-        return Decision.allow(entry.entry() + "/stripe/webhookSecrets[" + index + "]", who + " may verify "
+        return PolicyDecision.allow(entry.entry() + "/stripe/webhookSecrets[" + index + "]", who + " may verify "
                 + "webhooks against " + name.value() + " (stripe.webhookSecrets pattern '"
                 + entry.stripe().get().webhookSecrets().get(index).text() + "')");
     }
@@ -288,7 +290,7 @@ public final class PolicySet {
     /** Identities come from verified certificates; still, keep control characters out of reasons and logs. */
     private static String printable(String raw) {
         StringBuilder out = new StringBuilder(raw.length());
-        for (int i = 0; i < raw.length() && i < IdentityPattern.MAX_SPIFFE_LENGTH; i++) {
+        for (int i = 0; i < raw.length() && i < SpiffeIdGrammar.MAX_SPIFFE_LENGTH; i++) {
             char c = raw.charAt(i);
             out.append(c >= 0x20 && c < 0x7f ? c : '?');
         }
@@ -345,7 +347,7 @@ public final class PolicySet {
         }
 
         /** The pattern of this rule that covers {@code name}, or null. */
-        SecretPattern match(String name) {
+        @Nullable SecretPattern match(String name) {
             SecretPattern exact = exactNames.get(name);
             if (exact != null) {
                 return exact;

@@ -2,15 +2,17 @@ package io.keybroker.policy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledFuture;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.core.task.TaskRejectedException;
+import org.springframework.scheduling.TaskScheduler;
 
 /**
  * Re-reads the policy directory when its content changes and puts the new policy in force as a whole.
@@ -39,9 +41,11 @@ public final class PolicyWatcher implements SmartLifecycle {
     private final PolicyStore store;
     private final Supplier<List<PolicyReloadListener>> listeners;
     private final Duration settle;
+    private final TaskScheduler scheduler;
     private String lastDigest;
-    private String pendingDigest;
-    private ScheduledExecutorService executor;
+    private @Nullable String pendingDigest;
+    private @Nullable ScheduledFuture<?> polls;
+    private @Nullable ScheduledFuture<?> settleCheck;
 
     /**
      * @param dir the policy directory
@@ -49,9 +53,10 @@ public final class PolicyWatcher implements SmartLifecycle {
      * @param loader reads and validates the directory
      * @param store where the policy in force lives; its current set is taken as already seen
      * @param listeners the listeners to tell about each reload, looked up at each reload
+     * @param scheduler the broker's scheduler, which runs the polls between {@link #start} and {@link #stop}
      */
     public PolicyWatcher(Path dir, Duration interval, PolicyLoader loader, PolicyStore store,
-            Supplier<List<PolicyReloadListener>> listeners) {
+            Supplier<List<PolicyReloadListener>> listeners, TaskScheduler scheduler) {
         this.dir = Objects.requireNonNull(dir, "dir must not be null");
         this.interval = Objects.requireNonNull(interval, "interval must not be null");
         if (interval.isNegative() || interval.isZero()) {
@@ -60,6 +65,7 @@ public final class PolicyWatcher implements SmartLifecycle {
         this.loader = Objects.requireNonNull(loader, "loader must not be null");
         this.store = Objects.requireNonNull(store, "store must not be null");
         this.listeners = Objects.requireNonNull(listeners, "listeners must not be null");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
         this.lastDigest = store.current().digest();
         Duration quarter = interval.dividedBy(4);
         this.settle = quarter.toMillis() > MAX_SETTLE_MILLIS ? Duration.ofMillis(MAX_SETTLE_MILLIS) : quarter;
@@ -88,8 +94,12 @@ public final class PolicyWatcher implements SmartLifecycle {
         }
         if (!digest.equals(pendingDigest)) {
             pendingDigest = digest;
-            if (executor != null && !executor.isShutdown()) {
-                executor.schedule(this::pollSafely, settle.toNanos(), TimeUnit.NANOSECONDS);
+            if (polls != null) {
+                try {
+                    settleCheck = scheduler.schedule(this::pollSafely, Instant.now().plus(settle));
+                } catch (TaskRejectedException shuttingDown) {
+                    // The context is closing: the change is picked up at the next start, if any.
+                }
             }
             return false;
         }
@@ -135,56 +145,47 @@ public final class PolicyWatcher implements SmartLifecycle {
         return true;
     }
 
-    private void pollSafely() {
+    private synchronized void pollSafely() {
+        if (polls == null) {
+            return; // stopped while this run waited for the lock
+        }
         try {
             poll();
         } catch (RuntimeException ex) {
-            // A scheduled task that throws is never run again: log and keep watching.
+            // Logged here, with the directory, rather than by the scheduler's generic handler.
             log.error("Checking the policy directory {} failed; will try again", dir, ex);
         }
     }
 
     @Override
     public synchronized void start() {
-        if (executor != null) {
+        if (polls != null) {
             return;
         }
-        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1, task -> {
-            Thread thread = new Thread(task, "keybroker-policy-watcher");
-            thread.setDaemon(true);
-            return thread;
-        });
-        // On stop, drop a pending settle check instead of running it.
-        scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        executor = scheduler;
-        long nanos = interval.toNanos();
-        executor.scheduleWithFixedDelay(this::pollSafely, nanos, nanos, TimeUnit.NANOSECONDS);
+        polls = scheduler.scheduleWithFixedDelay(this::pollSafely, Instant.now().plus(interval), interval);
     }
 
+    /**
+     * Cancels the polls. Holding the lock that {@link #poll} holds, it returns only after a poll in progress has
+     * finished, and a poll that was about to start finds the watcher stopped: nothing reloads after it returns.
+     */
     @Override
-    public void stop() {
-        ScheduledExecutorService running;
-        synchronized (this) {
-            running = executor;
-            executor = null;
+    public synchronized void stop() {
+        // Cancelled without interrupting: interrupting a poll could make a file read fail and report a reload
+        // failure that never happened. A pending settle check is dropped instead of run.
+        if (polls != null) {
+            polls.cancel(false);
+            polls = null;
         }
-        if (running != null) {
-            // shutdown() cancels the next polls and lets a poll in progress finish: interrupting it could make a file
-            // read fail and report a reload failure that never happened.
-            running.shutdown();
-            try {
-                if (!running.awaitTermination(5, TimeUnit.SECONDS)) {
-                    running.shutdownNow();
-                }
-            } catch (InterruptedException ex) {
-                running.shutdownNow();
-                Thread.currentThread().interrupt();
-            }
+        if (settleCheck != null) {
+            settleCheck.cancel(false);
+            settleCheck = null;
         }
+        pendingDigest = null;
     }
 
     @Override
     public synchronized boolean isRunning() {
-        return executor != null;
+        return polls != null;
     }
 }

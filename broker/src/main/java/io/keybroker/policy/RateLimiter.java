@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Enforces each workload entry's {@code rateLimit} (HTTP 429 above it) with a token bucket: a bucket holds up to
@@ -35,7 +36,7 @@ public final class RateLimiter implements PolicyReloadListener {
 
     private final Supplier<PolicySet> policies;
     private final LongSupplier nanoTime;
-    private final RateLimit unknownLimit;
+    private final @Nullable RateLimit unknownLimit;
     private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
     /** Buckets of identities without an entry; guarded by itself. */
     private final Map<String, Bucket> unknown = new HashMap<>();
@@ -45,7 +46,7 @@ public final class RateLimiter implements PolicyReloadListener {
      * Uses the store's current policy and {@link System#nanoTime()}.
      * @param unknownLimit the limit of each identity without a policy entry, or {@code null} for none
      */
-    public RateLimiter(PolicyStore store, RateLimit unknownLimit) {
+    public RateLimiter(PolicyStore store, @Nullable RateLimit unknownLimit) {
         this(store::current, System::nanoTime, unknownLimit);
     }
 
@@ -63,7 +64,7 @@ public final class RateLimiter implements PolicyReloadListener {
      * @param nanoTime a monotonic clock in nanoseconds (tests pass a fake one)
      * @param unknownLimit the limit of each identity without a policy entry, or {@code null} for none
      */
-    public RateLimiter(Supplier<PolicySet> policies, LongSupplier nanoTime, RateLimit unknownLimit) {
+    public RateLimiter(Supplier<PolicySet> policies, LongSupplier nanoTime, @Nullable RateLimit unknownLimit) {
         this.policies = Objects.requireNonNull(policies, "policies must not be null");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime must not be null");
         this.unknownLimit = unknownLimit;
@@ -100,7 +101,7 @@ public final class RateLimiter implements PolicyReloadListener {
         return bucket == null ? Duration.ZERO : Duration.ofNanos(bucket.nanosUntilPermit(nanoTime.getAsLong()));
     }
 
-    private Bucket bucket(WorkloadIdentity identity) {
+    private @Nullable Bucket bucket(WorkloadIdentity identity) {
         Optional<WorkloadPolicy> workload = policies.get().workload(identity);
         if (workload.isEmpty()) {
             return unknownBucket(identity.text());
@@ -118,7 +119,7 @@ public final class RateLimiter implements PolicyReloadListener {
                 : new Bucket(limit, nanoTime.getAsLong()));
     }
 
-    private Bucket unknownBucket(String key) {
+    private @Nullable Bucket unknownBucket(String key) {
         if (unknownLimit == null) {
             return null;
         }

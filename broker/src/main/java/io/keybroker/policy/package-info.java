@@ -9,4 +9,7 @@
  * {@code decide}. The file format and the matching rules are documented for security engineers in
  * {@code docs/policy.md}.
  */
+@NullMarked
 package io.keybroker.policy;
+
+import org.jspecify.annotations.NullMarked;

@@ -23,11 +23,11 @@ public final class Rotation {
     private static final Duration STEP_TIMEOUT = Duration.ofMinutes(2);
 
     private final SecretBackend backend;
-    private final StripeKeyTest stripe;
+    private final StripeKeyProbe stripe;
     private final PrintWriter out;
     private final PrintWriter err;
 
-    public Rotation(SecretBackend backend, StripeKeyTest stripe, PrintWriter out, PrintWriter err) {
+    public Rotation(SecretBackend backend, StripeKeyProbe stripe, PrintWriter out, PrintWriter err) {
         this.backend = backend;
         this.stripe = stripe;
         this.out = out;

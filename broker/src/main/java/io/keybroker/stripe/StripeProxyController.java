@@ -12,7 +12,7 @@ import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.SecretCipher;
 import io.keybroker.cache.SecretUnavailableException;
-import io.keybroker.policy.Decision;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.rotation.RotationProperties;
 import io.keybroker.secret.SecretName;
@@ -140,7 +140,7 @@ public class StripeProxyController {
                         + "digits, '_', '-' and '.', no percent-encoding, no '.' or '..' segment"));
             }
             PolicySet policy = access.policy();
-            Decision decision = policy.decideStripeCall(attempt.identity(), method, path);
+            PolicyDecision decision = policy.decideStripeCall(attempt.identity(), method, path);
             record.rule(decision.rule());
             if (!decision.allowed()) {
                 throw refuse(record, "deny", decision.reason(), ApiException.forbidden(decision.reason()));

@@ -7,13 +7,13 @@ import io.keybroker.api.SecretReader;
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretFormatException;
-import io.keybroker.cache.CacheHit;
+import io.keybroker.cache.CacheLookup;
 import io.keybroker.cache.CachedSecret;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.SecretCipher;
 import io.keybroker.cache.SecretUnavailableException;
-import io.keybroker.policy.Decision;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.rotation.RotationProperties;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
@@ -90,9 +90,9 @@ public class WebhookController {
                                 + "secret=stripe/webhook-secret"), "refused");
             }
             SecretName name = access.name(attempt, names.get(0));
-            Decision decision = access.policy().decideWebhookSecret(attempt.identity(), name);
+            PolicyDecision decision = access.policy().decideWebhookSecret(attempt.identity(), name);
             if (!decision.allowed()) {
-                throw refused(attempt, AccessRecord.Decision.DENY, Decision.DEFAULT_DENY, decision.reason(),
+                throw refused(attempt, AccessRecord.Decision.DENY, PolicyDecision.DEFAULT_DENY, decision.reason(),
                         ApiException.forbidden(decision.reason()), "denied");
             }
             String header = exchange.getRequest().getHeaders().getFirst(SIGNATURE);
@@ -130,7 +130,7 @@ public class WebhookController {
         });
     }
 
-    private Mono<CacheHit> secret(AccessAttempt attempt, Decision decision, SecretName name,
+    private Mono<CacheLookup> secret(AccessAttempt attempt, PolicyDecision decision, SecretName name,
             BackendLocation location) {
         return cache.get(location)
                 .switchIfEmpty(Mono.error(() -> refused(attempt, AccessRecord.Decision.NOT_FOUND, decision.rule(),
@@ -148,8 +148,8 @@ public class WebhookController {
                         "refused"));
     }
 
-    private ResponseEntity<Map<String, Object>> check(AccessAttempt attempt, Decision decision, SecretName name,
-            WebhookSignature.Header signature, byte[] body, CacheHit hit) {
+    private ResponseEntity<Map<String, Object>> check(AccessAttempt attempt, PolicyDecision decision, SecretName name,
+            WebhookSignature.Header signature, byte[] body, CacheLookup hit) {
         CachedSecret secret = hit.secret();
         Instant now = clock.instant();
         EncryptedVersion matched = null;

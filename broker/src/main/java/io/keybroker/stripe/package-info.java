@@ -9,4 +9,7 @@
  * {@link io.keybroker.stripe.ReplayCache}. What a workload may do is the {@code stripe} section of its policy entry
  * ({@link io.keybroker.policy.StripePolicy}). docs/stripe-proxy.md is the user's guide.
  */
+@NullMarked
 package io.keybroker.stripe;
+
+import org.jspecify.annotations.NullMarked;

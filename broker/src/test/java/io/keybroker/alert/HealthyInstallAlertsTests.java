@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /**
  * A healthy install as the chart makes it raises no alert: 24 h leaf certificates renewed by cert-manager with a
@@ -66,8 +67,9 @@ class HealthyInstallAlertsTests {
                 return new X509Certificate[] {ca};
             }
         };
+        // Never started: these tests call the checks themselves, so no scheduler runs them.
         return new AlertConfiguration.BackgroundAlerts(service, defaults(), clock, tls, null, null, null,
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), new ThreadPoolTaskScheduler());
     }
 
     /** A leaf of the chart's 24 h lifetime, issued {@code age} before now. */

@@ -3,7 +3,7 @@ package io.keybroker.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.backend.BackendLocation;
-import io.keybroker.cache.CacheHit;
+import io.keybroker.cache.CacheLookup;
 import io.keybroker.cache.EncryptedSecretCache;
 import io.keybroker.cache.RotationEvent;
 import io.keybroker.cache.SecretCache;
@@ -146,12 +146,12 @@ class AccessEdgeIntegrationTests {
         SecretCache faultyCache(EncryptedSecretCache real) {
             return new SecretCache() {
                 @Override
-                public Mono<CacheHit> get(BackendLocation location) {
+                public Mono<CacheLookup> get(BackendLocation location) {
                     return fault(location).orElse(real.get(location));
                 }
 
                 @Override
-                public Mono<CacheHit> refresh(BackendLocation location) {
+                public Mono<CacheLookup> refresh(BackendLocation location) {
                     return fault(location).orElse(real.refresh(location));
                 }
 
@@ -165,7 +165,7 @@ class AccessEdgeIntegrationTests {
                     return real.watch(locations);
                 }
 
-                private java.util.Optional<Mono<CacheHit>> fault(BackendLocation location) {
+                private java.util.Optional<Mono<CacheLookup>> fault(BackendLocation location) {
                     if (location.path().endsWith("/boom")) {
                         // A message with a server path: it must reach neither the client nor the audit reason.
                         return java.util.Optional.of(Mono.error(new IllegalStateException("/etc/keybroker/x")));

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.file.FileSecretBackend;
-import io.keybroker.cache.CacheHit.Source;
+import io.keybroker.cache.CacheLookup.Source;
 import io.keybroker.rotation.RotationProperties;
 import io.keybroker.testsupport.PlaintextGraphSearch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -85,7 +85,7 @@ class CacheWithFileBackendIntegrationTests {
         Watch watched = cache.watch(List.of(KEY));
         Disposable watch = watched.events().subscribe(events::add);
 
-        CacheHit first = cache.get(KEY).block();
+        CacheLookup first = cache.get(KEY).block();
         assertThat(first.secret().current().version()).isEqualTo("2");
         assertThat(plaintext(first.secret().current())).isEqualTo(NEW);
         assertThat(plaintext(first.secret().previous())).isEqualTo(OLD);
@@ -101,7 +101,7 @@ class CacheWithFileBackendIntegrationTests {
         RotationEvent event = events.get(0);
         assertThat(event.currentVersion()).isEqualTo("3");
         assertThat(event.previousVersion()).isEqualTo("2");
-        CacheHit hit = cache.get(KEY).block();
+        CacheLookup hit = cache.get(KEY).block();
         assertThat(hit.source()).isEqualTo(Source.CACHE);
         assertThat(hit.secret().current().version()).isEqualTo("3");
         assertThat(hit.secret().current().createdAt()).isEqualTo(Instant.parse("2026-11-27T10:00:00Z"));

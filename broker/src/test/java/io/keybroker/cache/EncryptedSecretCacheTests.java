@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
-import io.keybroker.cache.CacheHit.Source;
+import io.keybroker.cache.CacheLookup.Source;
 import io.keybroker.rotation.RotationProperties;
 import io.keybroker.secret.SecretValue;
 import io.keybroker.testsupport.PlaintextGraphSearch;
@@ -76,7 +76,7 @@ class EncryptedSecretCacheTests {
         return created;
     }
 
-    private CacheHit get(BackendLocation location) {
+    private CacheLookup get(BackendLocation location) {
         return cache.get(location).block(Duration.ofSeconds(5));
     }
 
@@ -99,7 +99,7 @@ class EncryptedSecretCacheTests {
         backend.put(PATH, "1", V1_CREATED, "sk_test_one");
         backend.holdReads();
         int callers = 32;
-        List<CompletableFuture<CacheHit>> answers = new CopyOnWriteArrayList<>();
+        List<CompletableFuture<CacheLookup>> answers = new CopyOnWriteArrayList<>();
         CountDownLatch subscribed = new CountDownLatch(callers);
         ExecutorService threads = Executors.newFixedThreadPool(8);
         try {
@@ -118,7 +118,7 @@ class EncryptedSecretCacheTests {
         assertThat(answers).noneMatch(CompletableFuture::isDone);
         backend.release();
 
-        List<CacheHit> hits = answers.stream().map(f -> f.join()).toList();
+        List<CacheLookup> hits = answers.stream().map(f -> f.join()).toList();
         assertThat(hits).hasSize(callers).allSatisfy(hit -> {
             assertThat(hit.source()).isEqualTo(Source.BACKEND);
             assertThat(hit.secret()).isSameAs(hits.get(0).secret());
@@ -132,8 +132,8 @@ class EncryptedSecretCacheTests {
     void shouldJoinAReadInFlightWhenRefreshed() {
         backend.put(PATH, "1", V1_CREATED, "sk_test_one");
         backend.holdReads();
-        CompletableFuture<CacheHit> got = cache.get(KEY).toFuture();
-        CompletableFuture<CacheHit> refreshed = cache.refresh(KEY).toFuture();
+        CompletableFuture<CacheLookup> got = cache.get(KEY).toFuture();
+        CompletableFuture<CacheLookup> refreshed = cache.refresh(KEY).toFuture();
 
         backend.release();
 
@@ -157,7 +157,7 @@ class EncryptedSecretCacheTests {
         assertThat(backend.reads).hasValue(2);
 
         advance(Duration.ofSeconds(30)); // t = 111 s: past the first read's ttl, within the refreshed one's
-        CacheHit hit = get(KEY);
+        CacheLookup hit = get(KEY);
         assertThat(hit.source()).isEqualTo(Source.CACHE);
         assertThat(hit.secret().fetchedAt()).isAfterOrEqualTo(START.plusSeconds(80));
         assertThat(backend.reads).hasValue(2);
@@ -191,7 +191,7 @@ class EncryptedSecretCacheTests {
         backend.failWith(InMemorySecretBackend.outage("vault"));
 
         advance(Duration.ofSeconds(101));
-        CacheHit stale = get(KEY);
+        CacheLookup stale = get(KEY);
         assertThat(stale.source()).isEqualTo(Source.STALE);
         assertThat(plaintext(stale.secret().current())).isEqualTo("sk_test_one");
         advance(Duration.ofSeconds(48)); // t = 149 s, just inside ttl + max-stale
@@ -243,7 +243,7 @@ class EncryptedSecretCacheTests {
     void shouldNotLetABackendThatNeverAnswersHoldRequestsForever() {
         backend.put(PATH, "1", V1_CREATED, "sk_test_one");
         backend.holdReads();
-        CompletableFuture<CacheHit> waiting = cache.get(KEY).toFuture();
+        CompletableFuture<CacheLookup> waiting = cache.get(KEY).toFuture();
 
         advance(EncryptedSecretCache.CALL_LIMIT.minusSeconds(1));
         assertThat(waiting).isNotDone();
@@ -265,7 +265,7 @@ class EncryptedSecretCacheTests {
         assertThat(backend.reads).hasValue(2);
 
         advance(Duration.ofSeconds(20)); // t = 101 s: past the ttl, the refresh still runs
-        CompletableFuture<CacheHit> answer = cache.get(KEY).toFuture();
+        CompletableFuture<CacheLookup> answer = cache.get(KEY).toFuture();
 
         // Answered from memory without waiting for (or starting) a backend read.
         assertThat(answer).isDone();
@@ -288,7 +288,7 @@ class EncryptedSecretCacheTests {
         backend.heal();
         backend.holdReads();
 
-        CompletableFuture<CacheHit> answer = cache.get(KEY).toFuture();
+        CompletableFuture<CacheLookup> answer = cache.get(KEY).toFuture();
 
         assertThat(answer).isDone();
         assertThat(answer.join().source()).isEqualTo(Source.STALE);
@@ -406,7 +406,7 @@ class EncryptedSecretCacheTests {
             assertThat(event.previousVersion()).isEqualTo("1");
             assertThat(event.rotatedAt()).isAfter(START.plusSeconds(40)).isBeforeOrEqualTo(clock.instant());
         });
-        CacheHit hit = get(KEY);
+        CacheLookup hit = get(KEY);
         assertThat(hit.source()).isEqualTo(Source.CACHE);
         assertThat(hit.secret().current().version()).isEqualTo("2");
         assertThat(hit.secret().rotatedAt()).isEqualTo(events.get(0).rotatedAt());
@@ -662,7 +662,7 @@ class EncryptedSecretCacheTests {
         backend.put(PATH, "1", V1_CREATED, "sk_test_one");
         cache.start();
         backend.holdReads();
-        CompletableFuture<CacheHit> waiting = cache.get(KEY).toFuture();
+        CompletableFuture<CacheLookup> waiting = cache.get(KEY).toFuture();
 
         cache.stop();
 

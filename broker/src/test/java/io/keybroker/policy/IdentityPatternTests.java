@@ -43,15 +43,6 @@ class IdentityPatternTests {
         assertThatThrownBy(() -> IdentityPattern.parse(id)).hasMessageContaining("a SPIFFE ID has at most 2048");
     }
 
-    @Test
-    void shouldParseCallerIdentitiesForExplain() {
-        assertThat(IdentityPattern.parseIdentity("cn:legacy-batch"))
-                .isEqualTo(new WorkloadIdentity("legacy-batch", WorkloadIdentity.Source.SUBJECT_CN));
-        assertThat(IdentityPattern.parseIdentity("spiffe://td/x")).isEqualTo(WorkloadIdentity.spiffe("spiffe://td/x"));
-        assertThatThrownBy(() -> IdentityPattern.parseIdentity("spiffe://td/*"))
-                .hasMessageContaining("is a pattern; give one caller's SPIFFE ID");
-    }
-
     @ParameterizedTest
     @CsvSource({"stripe/secret-key, EXACT", "stripe/*, ONE_LEVEL", "stripe/**, ANY_DEPTH", "a/b.c_d-e/**, ANY_DEPTH"})
     void shouldParseTheThreeSecretPatternForms(String raw, SecretPattern.Kind kind) {

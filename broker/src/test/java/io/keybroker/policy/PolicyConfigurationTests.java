@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class PolicyConfigurationTests {
 
@@ -29,6 +31,12 @@ class PolicyConfigurationTests {
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(PolicyProperties.class)
     static class Properties {
+
+        /** The broker's shared scheduler (config.CoreConfiguration), which runs the watcher's polls. */
+        @Bean
+        ThreadPoolTaskScheduler keybrokerScheduler() {
+            return new ThreadPoolTaskScheduler();
+        }
     }
 
     @Configuration(proxyBeanMethods = false)
@@ -73,7 +81,7 @@ class PolicyConfigurationTests {
 
     @Test
     void shouldRefuseToStartWithAnInvalidPolicyListingEveryProblem() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), PolicyLoaderTests.SPEC_EXAMPLE.replace("100/s", "lots")
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS.replace("100/s", "lots")
                 .replace("[current]", "[now]"));
         runner.withPropertyValues("keybroker.policy.dir=" + dir).run(context ->
                 assertThat(context.getStartupFailure()).rootCause().isInstanceOf(ConfigurationProblemException.class)
@@ -98,7 +106,7 @@ class PolicyConfigurationTests {
 
     @Test
     void shouldWatchTheDirectoryAndCallEveryListenerBean() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), PolicyLoaderTests.SPEC_EXAMPLE);
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
         runner.withUserConfiguration(Listener.class)
                 .withPropertyValues("keybroker.policy.dir=" + dir, "keybroker.policy.reload-interval=100ms")
                 .run(context -> {
@@ -109,7 +117,7 @@ class PolicyConfigurationTests {
                     assertThat(store.current().grants()).hasSize(3);
 
                     Files.writeString(dir.resolve("payments.yaml"),
-                            PolicyLoaderTests.SPEC_EXAMPLE.replace("[current, previous]", "[current]"));
+                            PolicyFixtures.PAYMENTS.replace("[current, previous]", "[current]"));
 
                     Recording recording = context.getBean(Recording.class);
                     await().atMost(Duration.ofSeconds(5)).until(() -> !recording.reloaded.isEmpty());

@@ -61,8 +61,8 @@ class PolicyDocsExampleTests {
         "spiffe://cluster.local/ns/other/sa/x           | stripe/secret-key           | CURRENT  | default-deny",
     })
     void shouldDecideAsTheDocsTableSays(String identity, String secret, Stage stage, String rule) throws IOException {
-        Decision decision = policy().decide(WorkloadIdentity.spiffe(identity), SecretName.parse(secret), stage);
+        PolicyDecision decision = policy().decide(WorkloadIdentity.spiffe(identity), SecretName.parse(secret), stage);
         assertThat(decision.rule()).isEqualTo(rule);
-        assertThat(decision.allowed()).isEqualTo(!rule.equals(Decision.DEFAULT_DENY));
+        assertThat(decision.allowed()).isEqualTo(!rule.equals(PolicyDecision.DEFAULT_DENY));
     }
 }

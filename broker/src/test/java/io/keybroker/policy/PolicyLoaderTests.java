@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,24 +22,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class PolicyLoaderTests {
 
-    /** The policy example of the product contract (docs/policy.md), verbatim. */
-    static final String SPEC_EXAMPLE = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
-                - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                  application: checkout
-                  rateLimit: 100/s
-                  allow:
-                    - secrets: [stripe/secret-key]
-                      stages: [current, previous]
-                    - secrets: [stripe/webhook-secret]
-                      stages: [current]
-            """;
-
     @TempDir
     Path dir;
 
@@ -50,7 +33,7 @@ class PolicyLoaderTests {
 
     @Test
     void shouldLoadTheSpecExample() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
         PolicySet set = loader.load(dir);
         assertThat(set.files()).containsExactly("payments.yaml");
         assertThat(set.grants()).hasSize(3);
@@ -64,17 +47,17 @@ class PolicyLoaderTests {
         String entry = "    - identity: spiffe://cluster.local/ns/payments/sa/checkout\n      application: checkout\n";
         String allow = "      allow:\n        - secrets: [stripe/secret-key]\n          stages: [current]\n";
         return Stream.of(
-                Arguments.of("wrong apiVersion", SPEC_EXAMPLE.replace("keybroker/v1", "keybroker/v2"),
+                Arguments.of("wrong apiVersion", PolicyFixtures.PAYMENTS.replace("keybroker/v1", "keybroker/v2"),
                         List.of("bad.yaml:1: apiVersion: unsupported apiVersion 'keybroker/v2'; write apiVersion: keybroker/v1")),
-                Arguments.of("wrong kind", SPEC_EXAMPLE.replace("kind: Policy", "kind: Secret"),
+                Arguments.of("wrong kind", PolicyFixtures.PAYMENTS.replace("kind: Policy", "kind: Secret"),
                         List.of("bad.yaml:2: kind: unsupported kind 'Secret'; write kind: Policy")),
-                Arguments.of("missing metadata", SPEC_EXAMPLE.replace("metadata:\n  name: payments\n", ""),
+                Arguments.of("missing metadata", PolicyFixtures.PAYMENTS.replace("metadata:\n  name: payments\n", ""),
                         List.of("bad.yaml:1: metadata: missing required key 'metadata'")),
-                Arguments.of("bad metadata name", SPEC_EXAMPLE.replace("name: payments", "name: Pay_ments"),
+                Arguments.of("bad metadata name", PolicyFixtures.PAYMENTS.replace("name: payments", "name: Pay_ments"),
                         List.of("bad.yaml:4: metadata.name: invalid name 'Pay_ments'")),
-                Arguments.of("unknown top-level key", SPEC_EXAMPLE + "extra: 1\n",
+                Arguments.of("unknown top-level key", PolicyFixtures.PAYMENTS + "extra: 1\n",
                         List.of("bad.yaml:15: extra: unknown key 'extra'; allowed keys here: apiVersion, kind, metadata, spec")),
-                Arguments.of("misspelt key with a suggestion", SPEC_EXAMPLE.replace("application:", "aplication:"),
+                Arguments.of("misspelt key with a suggestion", PolicyFixtures.PAYMENTS.replace("application:", "aplication:"),
                         List.of("bad.yaml:8: spec.workloads[0].aplication: unknown key 'aplication' (did you mean 'application'?)",
                                 "bad.yaml:7: spec.workloads[0].application: missing required key 'application'")),
                 Arguments.of("workloads not a list", head.replace("  workloads:\n", "  workloads: checkout\n"),
@@ -142,13 +125,13 @@ class PolicyLoaderTests {
                         List.of("bad.yaml:12: spec.workloads[1].identity: identity spiffe://cluster.local/ns/payments/sa/checkout already has a workload entry in line 7 of this file")),
                 Arguments.of("YAML alias", head + entry.replace("- identity", "- &w\n      identity") + allow + "    - *w\n",
                         List.of("YAML aliases (*w) are not allowed")),
-                Arguments.of("two documents", SPEC_EXAMPLE + "---\n" + SPEC_EXAMPLE,
+                Arguments.of("two documents", PolicyFixtures.PAYMENTS + "---\n" + PolicyFixtures.PAYMENTS,
                         List.of("bad.yaml: the file holds 2 YAML documents; put exactly one Policy in each file")),
                 Arguments.of("comments only", "# nothing here\n",
                         List.of("bad.yaml: the file holds no policy")),
                 Arguments.of("syntax error", "apiVersion: keybroker/v1\nkind: [Policy\n",
                         List.of("bad.yaml:", "YAML syntax error")),
-                Arguments.of("custom tag", SPEC_EXAMPLE.replace("application: checkout", "application: !secret checkout"),
+                Arguments.of("custom tag", PolicyFixtures.PAYMENTS.replace("application: checkout", "application: !secret checkout"),
                         List.of("spec.workloads[0].application: expected text but found a value with the YAML tag !secret (tags are not allowed)")),
                 Arguments.of("not a mapping", "- a\n- b\n",
                         List.of("bad.yaml:1: expected a mapping (key: value lines) but found a list")));
@@ -169,9 +152,9 @@ class PolicyLoaderTests {
 
     @Test
     void shouldReportEveryErrorOfALoadNotOnlyTheFirst() throws IOException {
-        Files.writeString(dir.resolve("a.yaml"), SPEC_EXAMPLE.replace("stripe/secret-key", "stripe/*/x")
+        Files.writeString(dir.resolve("a.yaml"), PolicyFixtures.PAYMENTS.replace("stripe/secret-key", "stripe/*/x")
                 .replace("100/s", "fast"));
-        Files.writeString(dir.resolve("b.yaml"), SPEC_EXAMPLE.replace("kind: Policy", "kind: Nope")
+        Files.writeString(dir.resolve("b.yaml"), PolicyFixtures.PAYMENTS.replace("kind: Policy", "kind: Nope")
                 .replace("/sa/checkout", "/sa/other"));
         InvalidPolicyException failure = loadFailure();
         assertThat(failure.messages()).hasSize(3);
@@ -182,8 +165,8 @@ class PolicyLoaderTests {
 
     @Test
     void shouldRejectTheSameIdentityInTwoFilesNamingBoth() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
-        Files.writeString(dir.resolve("zz-extra.yaml"), SPEC_EXAMPLE.replace("name: payments", "name: extra"));
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
+        Files.writeString(dir.resolve("zz-extra.yaml"), PolicyFixtures.PAYMENTS.replace("name: payments", "name: extra"));
         InvalidPolicyException failure = loadFailure();
         assertThat(failure.messages()).containsExactly("zz-extra.yaml:7: spec.workloads[0].identity: identity "
                 + "spiffe://cluster.local/ns/payments/sa/checkout already has a workload entry in payments.yaml line 7 "
@@ -193,8 +176,8 @@ class PolicyLoaderTests {
 
     @Test
     void shouldReportADuplicateIdentityEvenWhenItsEntryHasOtherErrors() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
-        Files.writeString(dir.resolve("zz-extra.yaml"), SPEC_EXAMPLE.replace("name: payments", "name: extra")
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
+        Files.writeString(dir.resolve("zz-extra.yaml"), PolicyFixtures.PAYMENTS.replace("name: payments", "name: extra")
                 .replace("rateLimit:", "rateLimt:"));
         assertThat(loadFailure().messages()).hasSize(2).anySatisfy(m -> assertThat(m)
                 .startsWith("zz-extra.yaml:7: spec.workloads[0].identity: identity "
@@ -203,8 +186,8 @@ class PolicyLoaderTests {
 
     @Test
     void shouldAllowTheSameIdentityAsExactAndAsPrefixEntries() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
-        Files.writeString(dir.resolve("ns.yaml"), SPEC_EXAMPLE.replace("name: payments", "name: ns")
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
+        Files.writeString(dir.resolve("ns.yaml"), PolicyFixtures.PAYMENTS.replace("name: payments", "name: ns")
                 .replace("/sa/checkout", "/*"));
         assertThat(loader.load(dir).workloads()).hasSize(2);
     }
@@ -230,14 +213,14 @@ class PolicyLoaderTests {
     @Test
     void shouldRefuseAFileLargerThanOneMebibyte() throws IOException {
         String padding = "# " + "x".repeat(1000) + "\n";
-        Files.writeString(dir.resolve("huge.yaml"), SPEC_EXAMPLE + padding.repeat(1100));
+        Files.writeString(dir.resolve("huge.yaml"), PolicyFixtures.PAYMENTS + padding.repeat(1100));
         assertThat(loadFailure().messages()).containsExactly("huge.yaml: the file is larger than 1048576 bytes "
                 + "(1 MiB), the limit for a policy file; split it into several files");
     }
 
     @Test
     void shouldRefuseAFileThatIsNotUtf8() throws IOException {
-        Files.write(dir.resolve("latin1.yaml"), SPEC_EXAMPLE.replace("payments", "paym\u00e9nts")
+        Files.write(dir.resolve("latin1.yaml"), PolicyFixtures.PAYMENTS.replace("payments", "paym\u00e9nts")
                 .getBytes(StandardCharsets.ISO_8859_1));
         assertThat(loadFailure().messages()).containsExactly("latin1.yaml: the file is not valid UTF-8 text; save it "
                 + "as UTF-8");
@@ -253,7 +236,7 @@ class PolicyLoaderTests {
 
     @Test
     void shouldSkipOtherFilesWithAWarningAndHiddenFilesSilently() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE);
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS);
         Files.writeString(dir.resolve("README.md"), "not a policy");
         Files.writeString(dir.resolve(".payments.yaml.swp"), "editor junk");
         Files.writeString(dir.resolve(".hidden.yaml"), "broken: [");
@@ -275,7 +258,7 @@ class PolicyLoaderTests {
 
     @Test
     void shouldAcceptMetadataLabelsAndAnnotations() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE.replace("  name: payments\n",
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS.replace("  name: payments\n",
                 "  name: payments\n  labels:\n    team: payments\n  annotations:\n    owner: sec@example.com\n"));
         assertThat(loader.load(dir).files()).containsExactly("payments.yaml");
     }
@@ -284,7 +267,7 @@ class PolicyLoaderTests {
     void shouldQuoteAnUnknownKeyInTheFieldPathShortenedLikeInTheProblem() throws IOException {
         // Found by PolicyParserFuzzTests: the field path carried the whole key, however long.
         String key = "x".repeat(300);
-        Files.writeString(dir.resolve("payments.yaml"), SPEC_EXAMPLE.replace("  name: payments\n",
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS.replace("  name: payments\n",
                 "  name: payments\n  " + key + ": y\n  labels:\n    " + key + ": [not, text]\n"));
         String shortened = "x".repeat(64) + "...";
         assertThat(loadFailure().errors()).extracting(PolicyError::field)
@@ -319,17 +302,11 @@ class PolicyLoaderTests {
         assertThat(new PolicyLoader().load(dir).files()).containsExactly("payments.yaml");
     }
 
-    private static final String POLICY_FOR_DATA_LINK = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    private static final String POLICY_FOR_DATA_LINK = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   allow:
                     - secrets: [stripe/secret-key]
                       stages: [current]
-            """;
+            """);
 }

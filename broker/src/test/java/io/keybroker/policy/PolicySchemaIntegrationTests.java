@@ -3,6 +3,7 @@ package io.keybroker.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.OpenBaoServer;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,7 +85,7 @@ class PolicySchemaIntegrationTests {
             }
         }
         assertThat(valid).as("policy examples found in docs/").hasSizeGreaterThanOrEqualTo(5);
-        valid.put("spec-example", PolicyLoaderTests.SPEC_EXAMPLE);
+        valid.put("docs-example", PolicyFixtures.PAYMENTS);
         valid.put("stripe-example", StripePolicyTests.EXAMPLE);
         try (Stream<Path> inputs = Files.list(FUZZ_INPUTS)) {
             for (Path input : inputs.filter(p -> p.getFileName().toString().startsWith("valid-")).toList()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,28 +27,8 @@ class PolicySetTests {
 
     @BeforeEach
     void load() throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: payments
-                spec:
-                  workloads:
-                    - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                      application: checkout
-                      rateLimit: 100/s
-                      allow:
-                        - secrets: [stripe/secret-key]
-                          stages: [current, previous]
-                        - secrets: [stripe/webhook-secret]
-                          stages: [current]
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments-shared
-                      rateLimit: 1000/m
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """);
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS_WITH_NAMESPACE);
+
         Files.writeString(dir.resolve("reporting.yml"), """
                 apiVersion: keybroker/v1
                 kind: Policy
@@ -74,13 +55,13 @@ class PolicySetTests {
         policy = new PolicyLoader().load(dir);
     }
 
-    private Decision decide(WorkloadIdentity identity, String name, Stage stage) {
+    private PolicyDecision decide(WorkloadIdentity identity, String name, Stage stage) {
         return policy.decide(identity, SecretName.parse(name), stage);
     }
 
     @Test
     void shouldAllowAnExactSecretToAnExactIdentityAndNameTheRule() {
-        Decision decision = decide(CHECKOUT, "stripe/secret-key", Stage.CURRENT);
+        PolicyDecision decision = decide(CHECKOUT, "stripe/secret-key", Stage.CURRENT);
         assertThat(decision.allowed()).isTrue();
         assertThat(decision.rule()).isEqualTo("payments.yaml#payments/workloads[0]/allow[0]");
         assertThat(decision.reason()).contains("stripe/secret-key", "spiffe://cluster.local/ns/payments/sa/checkout");
@@ -89,9 +70,9 @@ class PolicySetTests {
 
     @Test
     void shouldDenyAStageTheRuleDoesNotGrantAndSaySo() {
-        Decision decision = decide(CHECKOUT, "stripe/webhook-secret", Stage.PREVIOUS);
+        PolicyDecision decision = decide(CHECKOUT, "stripe/webhook-secret", Stage.PREVIOUS);
         assertThat(decision.allowed()).isFalse();
-        assertThat(decision.rule()).isEqualTo(Decision.DEFAULT_DENY);
+        assertThat(decision.rule()).isEqualTo(PolicyDecision.DEFAULT_DENY);
         assertThat(decision.reason()).isEqualTo("workload checkout (spiffe://cluster.local/ns/payments/sa/checkout) "
                 + "is not granted stage previous of stripe/webhook-secret; "
                 + "payments.yaml#payments/workloads[0]/allow[1] grants only stage current");
@@ -149,14 +130,14 @@ class PolicySetTests {
     @Test
     void shouldDenyByDefaultWhenNoEntryMatches() {
         WorkloadIdentity foreign = WorkloadIdentity.spiffe("spiffe://example.org/ns/payments/sa/checkout");
-        Decision decision = decide(foreign, "stripe/secret-key", Stage.CURRENT);
-        assertThat(decision).isEqualTo(new Decision(false, "default-deny",
+        PolicyDecision decision = decide(foreign, "stripe/secret-key", Stage.CURRENT);
+        assertThat(decision).isEqualTo(new PolicyDecision(false, "default-deny",
                 "no workload entry matches identity spiffe://example.org/ns/payments/sa/checkout"));
     }
 
     @Test
     void shouldDenyASecretNoRuleCoversAndNameTheEntriesConsulted() {
-        Decision decision = decide(REFUNDS, "stripe/secret-key", Stage.CURRENT);
+        PolicyDecision decision = decide(REFUNDS, "stripe/secret-key", Stage.CURRENT);
         assertThat(decision.allowed()).isFalse();
         assertThat(decision.rule()).isEqualTo("default-deny");
         assertThat(decision.reason()).contains("workload payments-shared", "is not granted stripe/secret-key",

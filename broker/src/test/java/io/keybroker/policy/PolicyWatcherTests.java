@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class PolicyWatcherTests {
 
@@ -29,22 +31,29 @@ class PolicyWatcherTests {
 
     private final PolicyLoader loader = new PolicyLoader();
     private final RecordingListener listener = new RecordingListener();
+    private final ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
     private PolicyWatcher watcher;
+
+    PolicyWatcherTests() {
+        scheduler.initialize();
+    }
 
     @AfterEach
     void stop() {
         if (watcher != null) {
             watcher.stop();
         }
+        scheduler.shutdown();
     }
 
     private static String policy(String secret) {
-        return PolicyLoaderTests.SPEC_EXAMPLE.replace("stripe/webhook-secret", secret);
+        return PolicyFixtures.PAYMENTS.replace("stripe/webhook-secret", secret);
     }
 
     private PolicyStore startWatching(Path policyDir, PolicyReloadListener... listeners) {
         PolicyStore store = new PolicyStore(loader.load(policyDir));
-        watcher = new PolicyWatcher(policyDir, Duration.ofMillis(50), loader, store, () -> List.of(listeners));
+        watcher = new PolicyWatcher(policyDir, Duration.ofMillis(50), loader, store, () -> List.of(listeners),
+                scheduler);
         watcher.start();
         assertThat(watcher.isRunning()).isTrue();
         return store;
@@ -169,7 +178,8 @@ class PolicyWatcherTests {
         Path file = dir.resolve("payments.yaml");
         Files.writeString(file, policy("stripe/webhook-secret"));
         PolicyStore store = new PolicyStore(loader.load(dir));
-        PolicyWatcher manual = new PolicyWatcher(dir, Duration.ofSeconds(1), loader, store, () -> List.of(listener));
+        PolicyWatcher manual = new PolicyWatcher(dir, Duration.ofSeconds(1), loader, store, () -> List.of(listener),
+                scheduler);
         assertThat(manual.poll()).isFalse();
 
         // A writer caught half-way: the first read sees a truncated file, the next one the finished file.
@@ -186,11 +196,16 @@ class PolicyWatcherTests {
     }
 
     @Test
-    void shouldStopPolling() throws IOException {
+    void shouldStopPolling() throws Exception {
         Files.writeString(dir.resolve("payments.yaml"), policy("stripe/webhook-secret"));
-        startWatching(dir, listener);
+        PolicyStore store = startWatching(dir, listener);
         watcher.stop();
         assertThat(watcher.isRunning()).isFalse();
+        // The scheduler runs on, for the broker's other tasks; this watcher's polls are gone from it.
+        write(dir.resolve("payments.yaml"), policy("stripe/other"));
+        Thread.sleep(500);
+        assertThat(allowed(store, WEBHOOK)).isTrue();
+        assertThat(listener.reloaded).isEmpty();
     }
 
     private static final class RecordingListener implements PolicyReloadListener {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keybroker.identity.WorkloadIdentity;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,13 +35,7 @@ class RateLimiterTests {
     private RateLimiter limiter;
 
     private PolicySet load(String checkoutLimit) throws IOException {
-        Files.writeString(dir.resolve("payments.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: payments
-                spec:
-                  workloads:
+        Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.policy("payments", """
                     - identity: spiffe://cluster.local/ns/payments/sa/checkout
                       application: checkout
                       rateLimit: %s
@@ -58,7 +53,7 @@ class RateLimiterTests {
                       allow:
                         - secrets: [shared/*]
                           stages: [current]
-                """.formatted(checkoutLimit));
+                """.formatted(checkoutLimit)));
         return new PolicyLoader().load(dir);
     }
 

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,14 +18,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class StripePolicyTests {
 
-    /** The stripe example of the product contract, as a complete file. */
-    static final String EXAMPLE = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    /** The Stripe example of docs/policy.md and docs/stripe-proxy.md, as a complete file. */
+    static final String EXAMPLE = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   stripe:
@@ -39,7 +34,7 @@ class StripePolicyTests {
                   allow:
                     - secrets: [stripe/publishable-key]
                       stages: [current]
-            """;
+            """);
 
     private static final WorkloadIdentity CHECKOUT =
             WorkloadIdentity.spiffe("spiffe://cluster.local/ns/payments/sa/checkout");
@@ -77,7 +72,7 @@ class StripePolicyTests {
     @Test
     void shouldAllowListedCallsAndNameThePattern() throws IOException {
         PolicySet set = load(EXAMPLE);
-        Decision decision = set.decideStripeCall(CHECKOUT, "GET", "/v1/payment_intents/pi_123");
+        PolicyDecision decision = set.decideStripeCall(CHECKOUT, "GET", "/v1/payment_intents/pi_123");
         assertThat(decision.allowed()).isTrue();
         assertThat(decision.rule()).isEqualTo("payments.yaml#payments/workloads[0]/stripe/calls[1]");
         assertThat(set.decideStripeCall(CHECKOUT, "POST", "/v1/payment_intents").allowed()).isTrue();
@@ -98,15 +93,15 @@ class StripePolicyTests {
         "post, /v1/payment_intents",
     })
     void shouldRefuseCallsNoPatternCoversAndSayWhichListToEdit(String method, String path) throws IOException {
-        Decision decision = load(EXAMPLE).decideStripeCall(CHECKOUT, method, path);
+        PolicyDecision decision = load(EXAMPLE).decideStripeCall(CHECKOUT, method, path);
         assertThat(decision.allowed()).isFalse();
-        assertThat(decision.rule()).isEqualTo(Decision.DEFAULT_DENY);
+        assertThat(decision.rule()).isEqualTo(PolicyDecision.DEFAULT_DENY);
         assertThat(decision.reason()).contains("stripe.calls of payments.yaml#payments/workloads[0]");
     }
 
     @Test
     void shouldRefuseCallsOfAWorkloadWithoutAStripeSection() throws IOException {
-        Decision decision = load(EXAMPLE).decideStripeCall(REFUNDS, "POST", "/v1/payment_intents");
+        PolicyDecision decision = load(EXAMPLE).decideStripeCall(REFUNDS, "POST", "/v1/payment_intents");
         assertThat(decision.allowed()).isFalse();
         assertThat(decision.reason()).contains("payments.yaml#payments/workloads[1] has no stripe.key and "
                 + "stripe.calls; add them to that entry");
@@ -115,10 +110,10 @@ class StripePolicyTests {
     @Test
     void shouldDecideWebhookSecretsByTheirOwnList() throws IOException {
         PolicySet set = load(EXAMPLE);
-        Decision allowed = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/webhook-secret"));
+        PolicyDecision allowed = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/webhook-secret"));
         assertThat(allowed.allowed()).isTrue();
         assertThat(allowed.rule()).isEqualTo("payments.yaml#payments/workloads[0]/stripe/webhookSecrets[0]");
-        Decision other = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/secret-key"));
+        PolicyDecision other = set.decideWebhookSecret(CHECKOUT, SecretName.parse("stripe/secret-key"));
         assertThat(other.allowed()).isFalse();
         assertThat(other.reason()).contains("add it to stripe.webhookSecrets of payments.yaml#payments/workloads[0]");
         assertThat(set.decideWebhookSecret(REFUNDS, SecretName.parse("stripe/webhook-secret")).allowed()).isFalse();

@@ -3,10 +3,6 @@ package io.keybroker.stripe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.PeerProcess;
-import io.keybroker.testsupport.RecordingProxy;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -17,11 +13,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -38,17 +32,8 @@ class StripeKeyRotationIntegrationTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String LIVE_VALUE = "sk_live_FAKE_rolled_too_early_5Hn2Wq8Z";
 
-    private static PeerProcess stripeMock;
-    private static RecordingProxy relay;
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
-
-    @BeforeAll
-    static void start() {
-        stripeMock = PeerProcess.stripeMock();
-        relay = RecordingProxy.to(stripeMock.port());
-        fixture = BrokerFixture.create().withStripe();
+    @RegisterExtension
+    static final StripeProxyHarness stripe = new StripeProxyHarness(fixture -> {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets("""
                 secrets:
@@ -61,60 +46,21 @@ class StripeKeyRotationIntegrationTests {
                       createdAt: %s
                 """.formatted(BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), LIVE_VALUE,
                 now.minus(1, ChronoUnit.DAYS)));
-        Map<String, String> properties = fixture.properties();
-        properties.put("keybroker.stripe.api-base", "http://127.0.0.1:" + relay.port());
-        // Every 401 may re-read the key, so that each test sees its own re-read.
-        properties.put("keybroker.rotation.refresh-min-interval", "0s");
-        broker = RunningBroker.start(properties);
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
-        if (relay != null) {
-            relay.close();
-        }
-        if (stripeMock != null) {
-            stripeMock.close();
-        }
-    }
-
-    @BeforeEach
-    void forgetRelayedBytes() {
-        relay.clear();
-    }
-
-    private static HttpResponse<String> call(String method, String path, String body, String... headers)
-            throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(broker.uri(path)).timeout(Duration.ofSeconds(20))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
-        if (headers.length > 0) {
-            request.headers(headers);
-        }
-        return checkout.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static JsonNode auditRecordOf(String requestId) {
-        return Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(fixture.auditFile())
-                .stream().filter(line -> line.contains("\"" + requestId + "\"")).map(JSON::readTree).toList(),
-                records -> records.size() == 1).get(0);
-    }
+    },
+            // Every 401 may re-read the key, so that each test sees its own re-read.
+            Map.of("keybroker.rotation.refresh-min-interval", "0s"));
 
     @Test
     void shouldAnswerAGetThroughOneRetryWithThePreviousKey() throws Exception {
-        HttpResponse<String> response = call("GET", "/stripe/v1/payment_intents/pi_123", null,
+        HttpResponse<String> response = stripe.call("GET", "/stripe/v1/payment_intents/pi_123", null,
                 "X-Request-Id", "rotation-get-1");
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).path("object").asString()).isEqualTo("payment_intent");
-        assertThat(relay.requests()).isEqualTo(2);
-        String sent = relay.sent();
+        assertThat(stripe.relay().requests()).isEqualTo(2);
+        String sent = stripe.relay().sent();
         assertThat(sent.indexOf("Bearer " + LIVE_VALUE)).isNotNegative()
                 .isLessThan(sent.indexOf("Bearer " + BrokerFixture.PREVIOUS_VALUE));
-        JsonNode record = auditRecordOf("rotation-get-1");
+        JsonNode record = stripe.auditRecordOf("rotation-get-1");
         assertThat(record.path("keyStage").asString()).isEqualTo("previous");
         assertThat(record.path("keyVersion").asString()).isEqualTo("7");
         assertThat(record.path("retried").asBoolean()).isTrue();
@@ -124,13 +70,13 @@ class StripeKeyRotationIntegrationTests {
     @Test
     void shouldReReadTheKeyFromTheBackendAfterA401WithTheCurrentKey() throws Exception {
         double before = backendReads();
-        assertThat(call("GET", "/stripe/v1/payment_intents/pi_456", null).statusCode()).isEqualTo(200);
+        assertThat(stripe.call("GET", "/stripe/v1/payment_intents/pi_456", null).statusCode()).isEqualTo(200);
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> backendReads() > before);
     }
 
     private static double backendReads() throws Exception {
         String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                stripe.broker().management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
         return body.lines().filter(line -> line.startsWith("keybroker_backend_calls_total{")
                 && line.contains("operation=\"read\"")).mapToDouble(line -> Double.parseDouble(
                         line.substring(line.lastIndexOf(' ') + 1))).sum();
@@ -138,12 +84,12 @@ class StripeKeyRotationIntegrationTests {
 
     @Test
     void shouldNeverReplayAPostWithoutAnIdempotencyKey() throws Exception {
-        HttpResponse<String> response = call("POST", "/stripe/v1/payment_intents", "amount=2000&currency=usd",
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/payment_intents", "amount=2000&currency=usd",
                 "Content-Type", "application/x-www-form-urlencoded", "X-Request-Id", "rotation-post-1");
         assertThat(response.statusCode()).isEqualTo(401);
-        assertThat(relay.requests()).isEqualTo(1);
-        assertThat(relay.sent()).doesNotContain(BrokerFixture.PREVIOUS_VALUE);
-        JsonNode record = auditRecordOf("rotation-post-1");
+        assertThat(stripe.relay().requests()).isEqualTo(1);
+        assertThat(stripe.relay().sent()).doesNotContain(BrokerFixture.PREVIOUS_VALUE);
+        JsonNode record = stripe.auditRecordOf("rotation-post-1");
         assertThat(record.path("keyStage").asString()).isEqualTo("current");
         assertThat(record.path("keyVersion").asString()).isEqualTo("8");
         assertThat(record.path("retried").asBoolean()).isFalse();
@@ -152,27 +98,27 @@ class StripeKeyRotationIntegrationTests {
 
     @Test
     void shouldRetryAPostThatCarriesAnIdempotencyKey() throws Exception {
-        HttpResponse<String> response = call("POST", "/stripe/v1/payment_intents", "amount=2000&currency=usd",
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/payment_intents", "amount=2000&currency=usd",
                 "Content-Type", "application/x-www-form-urlencoded", "Idempotency-Key", "rotation-idem-1",
                 "X-Request-Id", "rotation-post-2");
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(relay.requests()).isEqualTo(2);
+        assertThat(stripe.relay().requests()).isEqualTo(2);
         // The same body both times.
-        assertThat(relay.sent().split("amount=2000&currency=usd", -1)).hasSize(3);
-        assertThat(auditRecordOf("rotation-post-2").path("keyStage").asString()).isEqualTo("previous");
+        assertThat(stripe.relay().sent().split("amount=2000&currency=usd", -1)).hasSize(3);
+        assertThat(stripe.auditRecordOf("rotation-post-2").path("keyStage").asString()).isEqualTo("previous");
     }
 
     @Test
     void shouldNeverLeakEitherKey(CapturedOutput output) throws Exception {
         StringBuilder responses = new StringBuilder();
         for (String method : List.of("GET", "DELETE")) {
-            HttpResponse<String> response = call(method, method.equals("GET") ? "/stripe/v1/payment_intents/pi_1"
+            HttpResponse<String> response = stripe.call(method, method.equals("GET") ? "/stripe/v1/payment_intents/pi_1"
                     : "/stripe/v1/customers/cus_1", null);
             responses.append(response.headers().map()).append(response.body());
         }
         for (String value : List.of(LIVE_VALUE, BrokerFixture.PREVIOUS_VALUE)) {
             assertThat(responses.toString()).doesNotContain(value);
-            assertThat(Files.readString(fixture.auditFile())).doesNotContain(value);
+            assertThat(Files.readString(stripe.fixture().auditFile())).doesNotContain(value);
             assertThat(output.getAll()).doesNotContain(value);
         }
     }

@@ -3,23 +3,15 @@ package io.keybroker.stripe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.PeerProcess;
-import io.keybroker.testsupport.RecordingProxy;
-import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -35,76 +27,22 @@ class StripeProxyIntegrationTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String PLACEHOLDER = "sk_test_placeholderTheWorkloadSends";
 
-    private static PeerProcess stripeMock;
-    private static RecordingProxy relay;
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
-
-    @BeforeAll
-    static void start() {
-        stripeMock = PeerProcess.stripeMock();
-        relay = RecordingProxy.to(stripeMock.port());
-        fixture = BrokerFixture.create().withStripe();
-        Map<String, String> properties = fixture.properties();
-        properties.put("keybroker.stripe.api-base", "http://127.0.0.1:" + relay.port());
-        broker = RunningBroker.start(properties);
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
-        if (relay != null) {
-            relay.close();
-        }
-        if (stripeMock != null) {
-            stripeMock.close();
-        }
-    }
-
-    @BeforeEach
-    void forgetRelayedBytes() {
-        relay.clear();
-    }
-
-    static HttpResponse<String> call(HttpClient client, String method, String path, String body, String... headers)
-            throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(broker.uri(path)).timeout(Duration.ofSeconds(20))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
-        if (headers.length > 0) {
-            request.headers(headers);
-        }
-        return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static List<JsonNode> auditRecords(String type) throws Exception {
-        return Files.readAllLines(fixture.auditFile()).stream().map(JSON::readTree)
-                .filter(node -> type.equals(node.path("type").asString())).toList();
-    }
-
-    private static JsonNode auditRecordOf(String requestId) throws Exception {
-        return Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(fixture.auditFile())
-                .stream().filter(line -> line.contains("\"" + requestId + "\"")).map(JSON::readTree).toList(),
-                records -> records.size() == 1).get(0);
-    }
+    @RegisterExtension
+    static final StripeProxyHarness stripe = new StripeProxyHarness();
 
     @Test
     void shouldCreateAPaymentIntentWithTheWorkloadsKeyInsteadOfThePlaceholder() throws Exception {
-        HttpResponse<String> response = call(checkout, "POST", "/stripe/v1/payment_intents",
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/payment_intents",
                 "amount=2000&currency=usd", "Authorization", "Bearer " + PLACEHOLDER,
                 "Content-Type", "application/x-www-form-urlencoded", "X-Request-Id", "stripe-create-1");
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode intent = JSON.readTree(response.body());
         assertThat(intent.path("object").asString()).isEqualTo("payment_intent");
         assertThat(intent.path("id").asString()).startsWith("pi_");
-        String sent = relay.sent();
+        String sent = stripe.relay().sent();
         assertThat(sent).containsIgnoringCase("authorization: Bearer " + BrokerFixture.CURRENT_VALUE + "\r\n");
         assertThat(sent).doesNotContain(PLACEHOLDER);
-        JsonNode record = auditRecordOf("stripe-create-1");
+        JsonNode record = stripe.auditRecordOf("stripe-create-1");
         assertThat(record.path("type").asString()).isEqualTo("stripe-call");
         assertThat(record.path("identity").asString()).isEqualTo(BrokerFixture.CHECKOUT);
         assertThat(record.path("method").asString()).isEqualTo("POST");
@@ -123,27 +61,27 @@ class StripeProxyIntegrationTests {
     void shouldPassFormBodiesAndQueryStringsByteForByte() throws Exception {
         String form = "amount=2000&currency=usd&metadata%5Border_id%5D=6735&description=caf%C3%A9+%26+cr%C3%A8me"
                 + "&payment_method_types%5B0%5D=card";
-        HttpResponse<String> created = call(checkout, "POST", "/stripe/v1/payment_intents", form,
+        HttpResponse<String> created = stripe.call("POST", "/stripe/v1/payment_intents", form,
                 "Content-Type", "application/x-www-form-urlencoded");
         assertThat(created.statusCode()).isEqualTo(200);
-        assertThat(relay.sent()).endsWith("\r\n\r\n" + form).containsIgnoringCase("content-length: " + form.length()
+        assertThat(stripe.relay().sent()).endsWith("\r\n\r\n" + form).containsIgnoringCase("content-length: " + form.length()
                 + "\r\n");
-        relay.clear();
+        stripe.relay().clear();
         String query = "limit=3&created%5Bgte%5D=1700000000&expand%5B%5D=data.customer";
-        HttpResponse<String> listed = call(checkout, "GET", "/stripe/v1/payment_intents?" + query, null);
+        HttpResponse<String> listed = stripe.call("GET", "/stripe/v1/payment_intents?" + query, null);
         assertThat(listed.statusCode()).isLessThan(500);
-        assertThat(relay.sent()).startsWith("GET /v1/payment_intents?" + query + " HTTP/1.1\r\n");
+        assertThat(stripe.relay().sent()).startsWith("GET /v1/payment_intents?" + query + " HTTP/1.1\r\n");
     }
 
     @Test
     void shouldPassStripesHeadersBothWaysAndNoHopByHopHeaders() throws Exception {
-        HttpResponse<String> response = call(checkout, "POST", "/stripe/v1/customers", "email=a%40example.com",
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/customers", "email=a%40example.com",
                 "Content-Type", "application/x-www-form-urlencoded", "Idempotency-Key", "idem-42",
                 "Stripe-Version", "2024-06-20", "Stripe-Account", "acct_1032D82eZvKYlo2C",
                 "Proxy-Authorization", "Basic c2VjcmV0", "TE", "trailers", "Keep-Alive", "timeout=5",
                 "Cookie", "session=workload", "Trailer", "X-Checksum");
         assertThat(response.statusCode()).isEqualTo(200);
-        String sent = relay.sent();
+        String sent = stripe.relay().sent();
         assertThat(sent).containsIgnoringCase("idempotency-key: idem-42\r\n")
                 .containsIgnoringCase("stripe-version: 2024-06-20\r\n")
                 .containsIgnoringCase("stripe-account: acct_1032D82eZvKYlo2C\r\n");
@@ -159,11 +97,11 @@ class StripeProxyIntegrationTests {
     @Test
     void shouldStreamStripesErrorsBackUnchanged() throws Exception {
         HttpResponse<String> direct = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                stripeMock.uri().resolve("/v1/customers")).header("Authorization", "Bearer "
+                stripe.stripeMock().uri().resolve("/v1/customers")).header("Authorization", "Bearer "
                         + BrokerFixture.CURRENT_VALUE).POST(HttpRequest.BodyPublishers.ofString("unknown_param=1"))
                 .header("Content-Type", "application/x-www-form-urlencoded").build(),
                 HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> proxied = call(checkout, "POST", "/stripe/v1/customers", "unknown_param=1",
+        HttpResponse<String> proxied = stripe.call("POST", "/stripe/v1/customers", "unknown_param=1",
                 "Content-Type", "application/x-www-form-urlencoded");
         assertThat(proxied.statusCode()).isEqualTo(direct.statusCode()).isEqualTo(400);
         assertThat(proxied.body()).isEqualTo(direct.body());
@@ -172,17 +110,17 @@ class StripeProxyIntegrationTests {
 
     @Test
     void shouldRefuseACallTheListDoesNotCoverWithoutForwardingIt() throws Exception {
-        HttpResponse<String> response = call(checkout, "POST", "/stripe/v1/refunds", "payment_intent=pi_1",
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/refunds", "payment_intent=pi_1",
                 "Content-Type", "application/x-www-form-urlencoded", "X-Request-Id", "stripe-refused-1");
         assertThat(response.statusCode()).isEqualTo(403);
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
         assertThat(response.body()).contains("POST /v1/refunds", "stripe.calls of payments.yaml#payments/"
                 + "workloads[0]", "add 'POST /v1/refunds'");
-        HttpResponse<String> wrongMethod = call(checkout, "DELETE", "/stripe/v1/payment_intents/pi_1", null);
+        HttpResponse<String> wrongMethod = stripe.call("DELETE", "/stripe/v1/payment_intents/pi_1", null);
         assertThat(wrongMethod.statusCode()).isEqualTo(403);
-        assertThat(relay.requests()).isZero();
-        assertThat(relay.sent()).isEmpty();
-        JsonNode record = auditRecordOf("stripe-refused-1");
+        assertThat(stripe.relay().requests()).isZero();
+        assertThat(stripe.relay().sent()).isEmpty();
+        JsonNode record = stripe.auditRecordOf("stripe-refused-1");
         assertThat(record.path("decision").asString()).isEqualTo("deny");
         assertThat(record.path("rule").asString()).isEqualTo("default-deny");
         assertThat(record.path("reason").asString()).contains("stripe.calls");
@@ -191,22 +129,22 @@ class StripeProxyIntegrationTests {
 
     @Test
     void shouldRefuseAWorkloadWithoutAStripeSection() throws Exception {
-        HttpClient reporting = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(),
+        HttpClient reporting = TestPki.httpClient(stripe.fixture().ca(), TestPki.workload(stripe.fixture().ca(),
                 BrokerFixture.REPORTING));
-        HttpResponse<String> response = call(reporting, "GET", "/stripe/v1/balance", null);
+        HttpResponse<String> response = stripe.call(reporting, "GET", "/stripe/v1/balance", null);
         assertThat(response.statusCode()).isEqualTo(403);
         assertThat(response.body()).contains("has no stripe.key and stripe.calls; add them to that entry");
-        assertThat(relay.requests()).isZero();
+        assertThat(stripe.relay().requests()).isZero();
     }
 
     @Test
     void shouldTakeThreeSegmentPathsAwayFromTheConfigServerRoute() throws Exception {
-        HttpResponse<String> response = call(checkout, "GET", "/stripe/v1/balance", null);
+        HttpResponse<String> response = stripe.call("GET", "/stripe/v1/balance", null);
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).path("object").asString()).isEqualTo("balance");
-        assertThat(relay.requests()).isEqualTo(1);
+        assertThat(stripe.relay().requests()).isEqualTo(1);
         // Two segments: the config route would take it as application "stripe", profile "v1".
-        HttpResponse<String> twoSegments = call(checkout, "GET", "/stripe/v1", null);
+        HttpResponse<String> twoSegments = stripe.call("GET", "/stripe/v1", null);
         assertThat(twoSegments.statusCode()).isEqualTo(403);
         assertThat(twoSegments.body()).contains("GET /v1", "stripe.calls");
     }
@@ -214,30 +152,30 @@ class StripeProxyIntegrationTests {
     @Test
     void shouldRefuseABodyOverOneMebibyteWith413() throws Exception {
         String body = "description=" + "x".repeat(1024 * 1024);
-        HttpResponse<String> response = call(checkout, "POST", "/stripe/v1/payment_intents", body,
+        HttpResponse<String> response = stripe.call("POST", "/stripe/v1/payment_intents", body,
                 "Content-Type", "application/x-www-form-urlencoded");
         assertThat(response.statusCode()).isEqualTo(413);
         assertThat(response.body()).contains("1 MiB");
-        assertThat(relay.requests()).isZero();
+        assertThat(stripe.relay().requests()).isZero();
     }
 
     @Test
     void shouldRefuseMalformedPathsWith400() throws Exception {
         for (String path : List.of("/stripe/v1/payment_intents/pi%2F1", "/stripe/v1/./balance", "/stripe/",
                 "/stripe")) {
-            HttpResponse<String> response = call(checkout, "GET", path, null);
+            HttpResponse<String> response = stripe.call("GET", path, null);
             assertThat(response.statusCode()).as(path).isEqualTo(400);
             assertThat(response.body()).as(path).contains("Stripe API path");
         }
-        assertThat(relay.requests()).isZero();
+        assertThat(stripe.relay().requests()).isZero();
     }
 
     @Test
     void shouldCountCallsByMethodAndStatusClass() throws Exception {
-        call(checkout, "GET", "/stripe/v1/balance", null);
-        call(checkout, "POST", "/stripe/v1/refunds", "");
+        stripe.call("GET", "/stripe/v1/balance", null);
+        stripe.call("POST", "/stripe/v1/refunds", "");
         String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                stripe.broker().management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).containsPattern("keybroker_stripe_calls_total\\{[^}]*method=\"GET\",outcome=\"2xx\"\\}")
                 .containsPattern("keybroker_stripe_calls_total\\{[^}]*method=\"POST\",outcome=\"denied\"\\}")
                 .contains("keybroker_stripe_call_latency_seconds_bucket");
@@ -251,20 +189,20 @@ class StripeProxyIntegrationTests {
                 new String[] {"POST", "/stripe/v1/payment_intents", "amount=abc"},
                 new String[] {"POST", "/stripe/v1/refunds", "x=1"},
                 new String[] {"GET", "/stripe/v1/bad%2Fpath", null})) {
-            HttpResponse<String> response = call(checkout, request[0], request[1], request[2],
+            HttpResponse<String> response = stripe.call(request[0], request[1], request[2],
                     "Content-Type", "application/x-www-form-urlencoded");
             responses.append(response.headers().map()).append(response.body());
         }
         String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        assertThat(relay.sent()).contains(BrokerFixture.CURRENT_VALUE);
+                stripe.broker().management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(stripe.relay().sent()).contains(BrokerFixture.CURRENT_VALUE);
         for (String value : List.of(BrokerFixture.CURRENT_VALUE, BrokerFixture.PREVIOUS_VALUE,
                 BrokerFixture.WEBHOOK_VALUE)) {
             assertThat(responses.toString()).doesNotContain(value);
-            assertThat(Files.readString(fixture.auditFile())).doesNotContain(value);
+            assertThat(Files.readString(stripe.fixture().auditFile())).doesNotContain(value);
             assertThat(metrics).doesNotContain(value);
             assertThat(output.getAll()).doesNotContain(value);
         }
-        assertThat(auditRecords("stripe-call")).isNotEmpty();
+        assertThat(stripe.auditRecords("stripe-call")).isNotEmpty();
     }
 }

@@ -25,13 +25,7 @@ public final class BrokerFixture {
     public static final String PREVIOUS_VALUE = "sk_test_fixturePrevious4Kd8PsX1yT6mE2aJ";
     public static final String WEBHOOK_VALUE = "whsec_fixtureWebhook9Xc3Vb7Nm1Qw5Er8Ty";
 
-    public static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    public static final String POLICY = PolicyFixtures.policy("payments", """
                 - identity: %s
                   application: checkout
                   # Far above what the load tests send: they measure rotation and faults, not the limit.
@@ -49,7 +43,7 @@ public final class BrokerFixture {
                   allow:
                     - secrets: [stripe/restricted/*]
                       stages: [previous]
-            """.formatted(CHECKOUT, REPORTING);
+            """.formatted(CHECKOUT, REPORTING));
 
     /**
      * The stripe section {@link #withStripe()} adds to checkout's entry: the calls the Stripe proxy tests make,

@@ -136,58 +136,117 @@ public final class KeybrokerClient implements AutoCloseable {
             query.append(query.length() == 0 ? "?" : "&").append("name=")
                     .append(URLEncoder.encode(name, StandardCharsets.UTF_8));
         }
-        URI uri = uri("/v1/watch" + query);
-        Thread thread = new Thread(() -> followStream(uri, listener, listenerFailures), "keybroker-watch");
-        thread.setDaemon(true);
-        thread.start();
-        return thread::interrupt;
+        WatchStream stream = new WatchStream(uri("/v1/watch" + query), listener, listenerFailures);
+        stream.start();
+        return stream;
     }
 
-    private void followStream(URI uri, Consumer<RotationEvent> listener,
-            BiConsumer<RotationEvent, RuntimeException> listenerFailures) {
-        long backoff = 500;
-        while (!Thread.currentThread().isInterrupted()) {
-            try {
-                HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(uri)
-                        .header("Accept", "text/event-stream").GET().build(), HttpResponse.BodyHandlers.ofInputStream());
-                if (response.statusCode() != 200) {
-                    throw problem(response.statusCode(), response.body(), response);
+    /** One watch: its loop on a thread of its own, and the handle that ends it. */
+    private final class WatchStream implements AutoCloseable {
+
+        private final URI uri;
+        private final Consumer<RotationEvent> listener;
+        private final BiConsumer<RotationEvent, RuntimeException> listenerFailures;
+        private final Thread thread;
+        private volatile boolean closed;
+        private volatile InputStream body;
+
+        WatchStream(URI uri, Consumer<RotationEvent> listener,
+                BiConsumer<RotationEvent, RuntimeException> listenerFailures) {
+            this.uri = uri;
+            this.listener = listener;
+            this.listenerFailures = listenerFailures;
+            this.thread = new Thread(this::follow, "keybroker-watch");
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            thread.interrupt();
+            // A thread blocked reading the stream does not see the interrupt; closing the body ends the read.
+            // Without this the loop outlived its handle and went on reconnecting after the application closed it.
+            InputStream open = body;
+            if (open != null) {
+                try {
+                    open.close();
+                } catch (IOException ignored) {
+                    // Closing is all that was wanted.
                 }
-                backoff = 500;
-                try (BufferedReader lines = new BufferedReader(new InputStreamReader(response.body(),
-                        StandardCharsets.UTF_8))) {
-                    String event = null;
-                    String line;
-                    while ((line = lines.readLine()) != null) {
-                        if (line.startsWith("event:")) {
-                            event = line.substring(6).trim();
-                        } else if (line.startsWith("data:") && "rotated".equals(event)) {
-                            RotationEvent rotation = parseRotation(line.substring(5).trim());
-                            cache.remove(rotation.name());
-                            try {
-                                listener.accept(rotation);
-                            } catch (RuntimeException ex) {
-                                // The application's own failure: report it, and neither drop the connection nor
-                                // mistake it for a network error that a reconnect would fix.
-                                listenerFailures.accept(rotation, ex);
-                            }
-                        } else if (line.isEmpty()) {
-                            event = null;
+            }
+        }
+
+        private void follow() {
+            long backoff = 500;
+            while (!closed) {
+                try {
+                    HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(uri)
+                            .header("Accept", "text/event-stream").GET().build(),
+                            HttpResponse.BodyHandlers.ofInputStream());
+                    body = response.body();
+                    if (closed) {
+                        response.body().close();
+                        return;
+                    }
+                    if (response.statusCode() != 200) {
+                        throw problem(response.statusCode(), response.body(), response);
+                    }
+                    backoff = 500;
+                    read(response.body());
+                } catch (InterruptedException ex) {
+                    return;
+                } catch (IOException | RuntimeException ex) {
+                    if (closed) {
+                        return; // the failure is the close itself
+                    }
+                    // Connection lost or refused: retry with backoff. Said out loud, because a refusal (a 403
+                    // after a policy change, a 401 with an expired certificate) is not fixed by reconnecting, and a
+                    // silent loop would leave the application believing it still hears of rotations.
+                    log.log(System.Logger.Level.WARNING, "the watch stream " + uri + " failed (" + describe(ex)
+                            + "); reconnecting in " + backoff + " ms");
+                }
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ex) {
+                    return;
+                }
+                backoff = Math.min(backoff * 2, 30_000);
+            }
+        }
+
+        private void read(InputStream stream) throws IOException {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                String event = null;
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    if (line.startsWith("event:")) {
+                        event = line.substring(6).trim();
+                    } else if (line.startsWith("data:") && "rotated".equals(event)) {
+                        RotationEvent rotation = parseRotation(line.substring(5).trim());
+                        cache.remove(rotation.name());
+                        try {
+                            listener.accept(rotation);
+                        } catch (RuntimeException ex) {
+                            // The application's own failure: report it, and neither drop the connection nor
+                            // mistake it for a network error that a reconnect would fix.
+                            listenerFailures.accept(rotation, ex);
                         }
+                    } else if (line.isEmpty()) {
+                        event = null;
                     }
                 }
-            } catch (InterruptedException ex) {
-                return;
-            } catch (IOException | RuntimeException ex) {
-                // Connection lost or refused: retry with backoff.
             }
-            try {
-                Thread.sleep(backoff);
-            } catch (InterruptedException ex) {
-                return;
-            }
-            backoff = Math.min(backoff * 2, 30_000);
         }
+    }
+
+    /** The failure in one line: its message, or its type when it has none (a reset connection often has none). */
+    private static String describe(Exception ex) {
+        String message = ex.getMessage();
+        return message == null || message.isBlank() ? ex.getClass().getSimpleName() : message;
     }
 
     private URI uri(String path) {

@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -81,7 +82,7 @@ public final class FileSecretBackend implements SecretBackend, SmartLifecycle, A
      * @param fileDigest keyed digest of the file content last looked at (good or not), or {@code null}
      * @param problem why the file as it is now cannot be used, or {@code null} when it can
      */
-    record State(Map<String, PathInfo> paths, String fileDigest, String problem) {
+    record State(Map<String, PathInfo> paths, @Nullable String fileDigest, @Nullable String problem) {
     }
 
     /**

@@ -4,13 +4,9 @@ import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendVersion;
 import io.keybroker.backend.ChangeMarker;
 import io.keybroker.secret.SecretValue;
-import java.io.CharArrayReader;
+import io.keybroker.yaml.SafeYaml;
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -25,8 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import javax.crypto.Mac;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.jspecify.annotations.Nullable;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
@@ -54,6 +49,8 @@ final class SecretsFileParser {
     /** A development file; a larger one is a mistake (or an attack on memory). */
     static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
 
+    // SnakeYAML's own nesting limit (50); a few aliases, as the format has always accepted.
+    private static final SafeYaml.Limits LIMITS = new SafeYaml.Limits(MAX_FILE_BYTES, 10, 50);
     private static final Set<String> VERSION_KEYS = Set.of("version", "value", "createdAt");
 
     private final Path file;
@@ -84,7 +81,7 @@ final class SecretsFileParser {
      * @param secret the current and previous value of the path asked for, or {@code null} when none was asked for
      *     or the file does not have it; the caller owns and wipes it
      */
-    record Parsed(Map<String, PathInfo> paths, BackendSecret secret) {
+    record Parsed(Map<String, PathInfo> paths, @Nullable BackendSecret secret) {
     }
 
     /** The file content is invalid; the message says where and what, never a value. */
@@ -99,7 +96,7 @@ final class SecretsFileParser {
      *
      * @param wanted the backend path whose values to return, or {@code null} for metadata only
      */
-    Parsed parse(byte[] content, String wanted) throws InvalidFileException {
+    Parsed parse(byte[] content, @Nullable String wanted) throws InvalidFileException {
         if (content.length > MAX_FILE_BYTES) {
             throw invalid("is " + content.length + " bytes; the file backend is for development and reads at most "
                     + MAX_FILE_BYTES + " bytes");
@@ -107,11 +104,7 @@ final class SecretsFileParser {
         char[] chars = decode(content);
         Node root;
         try {
-            LoaderOptions options = new LoaderOptions();
-            options.setAllowDuplicateKeys(false);
-            options.setMaxAliasesForCollections(10);
-            options.setCodePointLimit(MAX_FILE_BYTES);
-            root = new Yaml(options).compose(new CharArrayReader(chars));
+            root = new SafeYaml(LIMITS).compose(chars);
         } catch (MarkedYAMLException ex) {
             throw invalid(position(ex.getProblemMark()) + "is not valid YAML: " + ex.getProblem());
         } catch (YAMLException ex) {
@@ -123,21 +116,10 @@ final class SecretsFileParser {
     }
 
     private char[] decode(byte[] content) throws InvalidFileException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        CharBuffer buffer = CharBuffer.allocate((int) (content.length * (double) decoder.maxCharsPerByte()) + 1);
         try {
-            CoderResult decoded = decoder.decode(ByteBuffer.wrap(content), buffer, true);
-            CoderResult flushed = decoded.isUnderflow() ? decoder.flush(buffer) : decoded;
-            if (!flushed.isUnderflow()) {
-                flushed.throwException();
-            }
-            return Arrays.copyOf(buffer.array(), buffer.position());
+            return SafeYaml.decodeUtf8(content);
         } catch (CharacterCodingException ex) {
             throw invalid("is not UTF-8 text");
-        } finally {
-            Arrays.fill(buffer.array(), '\0');
         }
     }
 
@@ -167,7 +149,7 @@ final class SecretsFileParser {
         Map<String, PathInfo> paths = new LinkedHashMap<>();
         BackendSecret secret = null;
         try {
-            if (secrets instanceof ScalarNode scalar && isNull(scalar)) {
+            if (secrets instanceof ScalarNode scalar && SafeYaml.isNull(scalar)) {
                 return new Parsed(Map.of(), null);
             }
             if (!(secrets instanceof MappingNode map)) {
@@ -230,7 +212,7 @@ final class SecretsFileParser {
                     if (fields.containsKey(key)) {
                         throw invalid(position(tuple.getKeyNode()) + where + " has two '" + key + "' keys");
                     }
-                    if (!(tuple.getValueNode() instanceof ScalarNode scalar) || isNull(scalar)) {
+                    if (!(tuple.getValueNode() instanceof ScalarNode scalar) || SafeYaml.isNull(scalar)) {
                         throw invalid(position(tuple.getValueNode()) + where + "." + key + " must be a plain string"
                                 + ("value".equals(key) ? " (write a JSON value as a quoted string)" : ""));
                     }
@@ -312,11 +294,6 @@ final class SecretsFileParser {
             throw invalid(position(tuple.getKeyNode()) + "a key in " + where + " must be a plain string");
         }
         return scalar.getValue();
-    }
-
-    private static boolean isNull(ScalarNode scalar) {
-        return scalar.getTag().getValue().endsWith(":null") || scalar.getValue().isEmpty()
-                && scalar.getScalarStyle() == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN;
     }
 
     private static String position(Node node) {

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -42,7 +43,7 @@ final class KvJson {
      *     number or boolean, or a key is repeated
      * @throws IllegalArgumentException when the answer is not a KV v2 data answer
      */
-    static SecretValue field(byte[] body, String field, String where) {
+    static @Nullable SecretValue field(byte[] body, String field, String where) {
         return FIELDS.selectNested(body, DATA, field, "the vault secret " + where);
     }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -97,7 +98,7 @@ record KvMetadata(long currentVersion, NavigableMap<Long, KvVersion> versions) {
         return instant;
     }
 
-    private static Instant optionalTimestamp(JsonNode node) {
+    private static @Nullable Instant optionalTimestamp(JsonNode node) {
         if (!node.isString() || node.asString().isEmpty()) {
             return null;
         }

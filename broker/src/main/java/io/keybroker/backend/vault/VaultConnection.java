@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.cloud.vault.config.VaultProperties;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -345,7 +346,7 @@ public final class VaultConnection implements AutoCloseable {
     }
 
     /** Describes a connection-level failure, or {@code null} when {@code error} is not one. */
-    private String transport(Throwable error) {
+    private @Nullable String transport(Throwable error) {
         if (has(error, ReadTimeoutException.class)) {
             return "Vault at " + address + " did not answer within " + properties.timeout().toMillis() + " ms; check "
                     + "Vault's load and the network, or raise keybroker.vault.timeout;";
@@ -376,7 +377,7 @@ public final class VaultConnection implements AutoCloseable {
         return find(error, type) != null;
     }
 
-    private static <T extends Throwable> T find(Throwable error, Class<T> type) {
+    private static <T extends Throwable> @Nullable T find(Throwable error, Class<T> type) {
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (type.isInstance(t)) {
                 return type.cast(t);

@@ -6,4 +6,7 @@
  * {@link io.keybroker.backend.vault.VaultConnection} holds the session (login, renewal, re-login). docs/vault.md
  * has the policies, the login set-ups and the traffic per secret.
  */
+@NullMarked
 package io.keybroker.backend.vault;
+
+import org.jspecify.annotations.NullMarked;

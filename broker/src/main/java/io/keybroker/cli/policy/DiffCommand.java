@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -138,7 +139,7 @@ final class DiffCommand implements Callable<Integer> {
     }
 
     /** Lists the names the configured backends hold; {@code null} after reporting why it could not. */
-    private List<SecretName> listNames(PrintWriter err) {
+    private @Nullable List<SecretName> listNames(PrintWriter err) {
         SecretLocator locator;
         try {
             locator = SecretLocator.from(context.binder().bindOrCreate("keybroker", KeybrokerProperties.class));
@@ -159,7 +160,7 @@ final class DiffCommand implements Callable<Integer> {
         }
     }
 
-    private List<SecretName> readNames(PrintWriter err) {
+    private @Nullable List<SecretName> readNames(PrintWriter err) {
         List<String> lines;
         try {
             lines = Files.readAllLines(secretsFile, StandardCharsets.UTF_8);

@@ -7,8 +7,7 @@ import static io.keybroker.cli.policy.PolicyCommand.USAGE;
 
 import io.keybroker.cli.CliContext;
 import io.keybroker.identity.WorkloadIdentity;
-import io.keybroker.policy.Decision;
-import io.keybroker.policy.IdentityPattern;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.secret.InvalidSecretNameException;
 import io.keybroker.secret.SecretName;
@@ -76,7 +75,7 @@ final class ExplainCommand implements Callable<Integer> {
         SecretName name;
         List<Stage> stages;
         try {
-            caller = IdentityPattern.parseIdentity(identity);
+            caller = WorkloadIdentity.parse(identity);
         } catch (IllegalArgumentException ex) {
             err.println("error: --identity: " + ex.getMessage());
             return INVALID;
@@ -113,7 +112,7 @@ final class ExplainCommand implements Callable<Integer> {
                 () -> out.println("workload: no entry matches " + caller.id()));
         boolean allAllowed = true;
         for (Stage s : stages) {
-            Decision decision = set.decide(caller, name, s);
+            PolicyDecision decision = set.decide(caller, name, s);
             allAllowed &= decision.allowed();
             out.printf("%-5s %-8s %s: %s%n", decision.allowed() ? "ALLOW" : "DENY", s.id(), decision.rule(),
                     decision.reason());
@@ -154,7 +153,7 @@ final class ExplainCommand implements Callable<Integer> {
                         + w.stripe().flatMap(s -> s.key()).map(SecretName::value).orElse("none") + " (from "
                         + w.entry() + ", identity " + w.identity() + ")"),
                 () -> out.println("workload: no entry matches " + caller.id()));
-        Decision decision = webhook != null ? set.decideWebhookSecret(caller, webhook)
+        PolicyDecision decision = webhook != null ? set.decideWebhookSecret(caller, webhook)
                 : set.decideStripeCall(caller, method, path);
         out.printf("%-5s %-8s %s: %s%n", decision.allowed() ? "ALLOW" : "DENY", webhook != null ? "webhook"
                 : "call", decision.rule(), decision.reason());

@@ -6,6 +6,7 @@ import io.keybroker.policy.PolicyLoader;
 import io.keybroker.policy.PolicySet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /** Where the policy commands find their policy directory, and how they load it. */
 final class PolicyInputs {
@@ -22,7 +23,7 @@ final class PolicyInputs {
     }
 
     /** Loads the policy for a command that needs a valid one; prints the problems and returns null otherwise. */
-    static PolicySet loadOrReport(CliContext context, Path given) {
+    static @Nullable PolicySet loadOrReport(CliContext context, Path given) {
         Path dir = directory(context, given);
         PrintWriter err = context.err();
         if (dir == null) {
@@ -34,7 +35,7 @@ final class PolicyInputs {
     }
 
     /** Loads {@code dir}, shown to the user as {@code label}; prints the problems and returns null when invalid. */
-    static PolicySet loadOrReport(PrintWriter err, Path dir, String label) {
+    static @Nullable PolicySet loadOrReport(PrintWriter err, Path dir, String label) {
         try {
             return new PolicyLoader().load(dir);
         } catch (InvalidPolicyException ex) {

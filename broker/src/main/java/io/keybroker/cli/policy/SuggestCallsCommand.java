@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.core.JacksonException;
@@ -128,7 +129,7 @@ final class SuggestCallsCommand implements Callable<Integer> {
     }
 
     /** Takes in one audit line; returns a problem, or null. */
-    private String take(String line, Instant cutoff, Map<String, Seen> byIdentity) {
+    private @Nullable String take(String line, Instant cutoff, Map<String, Seen> byIdentity) {
         JsonNode node;
         try {
             node = JSON.readTree(line);

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -90,7 +91,7 @@ final class TestCommand implements Callable<Integer> {
     }
 
     /** The file itself, or the *.yaml / *.yml files directly in the directory, in name order; null on a problem. */
-    private List<Path> testFiles(PrintWriter err) {
+    private @Nullable List<Path> testFiles(PrintWriter err) {
         if (Files.isRegularFile(tests)) {
             return List.of(tests);
         }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -138,7 +139,7 @@ final class UnusedCommand implements Callable<Integer> {
         return failOnUnused ? FINDING : OK;
     }
 
-    static Instant parseSince(String raw, Instant now) {
+    static @Nullable Instant parseSince(String raw, Instant now) {
         Matcher m = SINCE.matcher(raw);
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));

@@ -5,4 +5,7 @@
  * so a command can never disagree with the server. {@code diff} reads git revisions through
  * {@link io.keybroker.cli.policy.PolicySource}; the review logic itself lives in {@code io.keybroker.policy.review}.
  */
+@NullMarked
 package io.keybroker.cli.policy;
+
+import org.jspecify.annotations.NullMarked;

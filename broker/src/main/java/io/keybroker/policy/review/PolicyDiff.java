@@ -1,7 +1,7 @@
 package io.keybroker.policy.review;
 
 import io.keybroker.identity.WorkloadIdentity;
-import io.keybroker.policy.Decision;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.Grant;
 import io.keybroker.policy.IdentityPattern;
 import io.keybroker.policy.PolicySet;
@@ -155,8 +155,8 @@ public final class PolicyDiff {
                     continue;
                 }
                 for (Stage stage : Stage.values()) {
-                    Decision was = before.decide(caller, name, stage);
-                    Decision now = after.decide(caller, name, stage);
+                    PolicyDecision was = before.decide(caller, name, stage);
+                    PolicyDecision now = after.decide(caller, name, stage);
                     if (now.allowed() && !was.allowed()) {
                         gained.add(new SecretChange.Access(name.value(), stage, now.rule()));
                     } else if (was.allowed() && !now.allowed()) {

@@ -1,7 +1,7 @@
 package io.keybroker.policy.review;
 
 import io.keybroker.identity.WorkloadIdentity;
-import io.keybroker.policy.Decision;
+import io.keybroker.policy.PolicyDecision;
 import io.keybroker.policy.IdentityPattern;
 import io.keybroker.policy.PolicySet;
 import io.keybroker.policy.WorkloadPolicy;
@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
@@ -158,7 +159,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
         return new PolicyTestSuite(file, tests);
     }
 
-    private static Test test(String file, int index, CaseModel model, List<String> problems) {
+    private static @Nullable Test test(String file, int index, CaseModel model, List<String> problems) {
         String at = file + ": tests[" + index + "]";
         if (model == null) {
             problems.add(at + ": empty; write a mapping with secret and either identity and expect, or "
@@ -208,7 +209,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
                     + "may read the secret at all)");
         } else {
             try {
-                identity = IdentityPattern.parseIdentity(model.identity());
+                identity = WorkloadIdentity.parse(model.identity());
             } catch (IllegalArgumentException ex) {
                 problems.add(at + ".identity: " + ex.getMessage());
             }
@@ -257,7 +258,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
         List<String> wrong = new ArrayList<>();
         List<String> rules = new ArrayList<>();
         for (Stage stage : test.stages()) {
-            Decision decision = policy.decide(caller, test.secret(), stage);
+            PolicyDecision decision = policy.decide(caller, test.secret(), stage);
             if (decision.allowed() != test.expectAllow()) {
                 wrong.add("stage " + stage.id() + " is " + (decision.allowed() ? "ALLOWED" : "DENIED") + " by "
                         + decision.rule() + ": " + decision.reason());
@@ -284,7 +285,7 @@ public record PolicyTestSuite(String file, List<Test> tests) {
             }
             WorkloadIdentity caller = identity.representative(identities);
             for (Stage stage : test.stages()) {
-                Decision decision = policy.decide(caller, test.secret(), stage);
+                PolicyDecision decision = policy.decide(caller, test.secret(), stage);
                 if (decision.allowed()) {
                     others.add((caller.text().equals(identity.text()) ? identity.text() : identity.text()
                             + " (every workload under it, e.g. " + caller.text() + ")") + " may read stage "

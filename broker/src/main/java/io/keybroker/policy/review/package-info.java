@@ -6,4 +6,7 @@
  * never disagree with the broker. The file format and the commands are documented in {@code docs/policy.md} and
  * {@code docs/policy-review.md}.
  */
+@NullMarked
 package io.keybroker.policy.review;
+
+import org.jspecify.annotations.NullMarked;

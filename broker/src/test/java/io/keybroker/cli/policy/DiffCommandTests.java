@@ -2,10 +2,8 @@ package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,20 +14,14 @@ import tools.jackson.databind.json.JsonMapper;
 class DiffCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
-    static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
-                - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                  application: checkout
-                  rateLimit: 100/s
+    // The payments policy, with the current Stripe key only, so that a diff can grant the previous one.
+    static final String POLICY = PolicyFixtures.PAYMENTS.replace("stages: [current, previous]",
+            "stages: [current]");
+    private static final String NAMESPACE = """
+                - identity: spiffe://cluster.local/ns/payments/*
+                  application: payments
                   allow:
-                    - secrets: [stripe/secret-key]
-                      stages: [current]
-                    - secrets: [stripe/webhook-secret]
+                    - secrets: [shared/*]
                       stages: [current]
             """;
 
@@ -40,12 +32,10 @@ class DiffCommandTests {
     private String err;
 
     private int run(String... args) {
-        StringWriter outBuffer = new StringWriter();
-        StringWriter errBuffer = new StringWriter();
-        int status = KeybrokerCli.run(args, new PrintWriter(outBuffer, true), new PrintWriter(errBuffer, true));
-        out = outBuffer.toString();
-        err = errBuffer.toString();
-        return status;
+        CliRun run = CliRun.of(args);
+        out = run.out();
+        err = run.err();
+        return run.status();
     }
 
     private Path dir(String name, String... files) throws IOException {
@@ -58,13 +48,7 @@ class DiffCommandTests {
 
     @Test
     void shouldExitZeroWhenRulesOnlyMovedBetweenFilesAndWereReordered() throws IOException {
-        String namespace = """
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """;
+        String namespace = NAMESPACE;
         Path old = dir("old", "payments.yaml", POLICY + namespace);
         String swapped = POLICY.replace("[stripe/secret-key]", "[SWAP]")
                 .replace("[stripe/webhook-secret]", "[stripe/secret-key]").replace("[SWAP]", "[stripe/webhook-secret]");
@@ -219,13 +203,7 @@ class DiffCommandTests {
 
     @Test
     void shouldShowTheConcreteSecretsEachIdentityGainsAndLoses() throws IOException {
-        String namespace = """
-                    - identity: spiffe://cluster.local/ns/payments/*
-                      application: payments
-                      allow:
-                        - secrets: [shared/*]
-                          stages: [current]
-                """;
+        String namespace = NAMESPACE;
         Path old = dir("old", "payments.yaml", POLICY + namespace);
         Path now = dir("new", "payments.yaml", POLICY.replace("[stripe/webhook-secret]", "[stripe/webhook/*]")
                 + namespace.replace("[shared/*]", "[shared/**]"));

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.audit.AccessRecord;
 import io.keybroker.audit.ChainedAuditLog;
-import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -23,22 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PolicyCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
-    private static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
-                - identity: spiffe://cluster.local/ns/payments/sa/checkout
-                  application: checkout
-                  rateLimit: 100/s
-                  allow:
-                    - secrets: [stripe/secret-key]
-                      stages: [current, previous]
-                    - secrets: [stripe/webhook-secret]
-                      stages: [current]
-            """;
+    private static final String POLICY = PolicyFixtures.PAYMENTS;
 
     @TempDir
     Path tmp;
@@ -54,12 +37,10 @@ class PolicyCommandTests {
     }
 
     private int run(String... args) {
-        StringWriter outBuffer = new StringWriter();
-        StringWriter errBuffer = new StringWriter();
-        int status = KeybrokerCli.run(args, new PrintWriter(outBuffer, true), new PrintWriter(errBuffer, true));
-        out = outBuffer.toString();
-        err = errBuffer.toString();
-        return status;
+        CliRun run = CliRun.of(args);
+        out = run.out();
+        err = run.err();
+        return run.status();
     }
 
     private String dir() {

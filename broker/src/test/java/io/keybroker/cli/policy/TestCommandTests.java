@@ -2,10 +2,8 @@ package io.keybroker.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keybroker.cli.KeybrokerCli;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,13 +14,7 @@ class TestCommandTests {
 
     private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
     private static final String REPORTING = "spiffe://cluster.local/ns/payments/sa/reporting";
-    private static final String POLICY = """
-            apiVersion: keybroker/v1
-            kind: Policy
-            metadata:
-              name: payments
-            spec:
-              workloads:
+    private static final String POLICY = PolicyFixtures.policy("payments", """
                 - identity: spiffe://cluster.local/ns/payments/sa/checkout
                   application: checkout
                   allow:
@@ -35,7 +27,7 @@ class TestCommandTests {
                   allow:
                     - secrets: [shared/*]
                       stages: [current]
-            """;
+            """);
     private static final String TESTS = """
             apiVersion: keybroker/v1
             kind: PolicyTest
@@ -66,12 +58,10 @@ class TestCommandTests {
     }
 
     private int run(String... args) {
-        StringWriter outBuffer = new StringWriter();
-        StringWriter errBuffer = new StringWriter();
-        int status = KeybrokerCli.run(args, new PrintWriter(outBuffer, true), new PrintWriter(errBuffer, true));
-        out = outBuffer.toString();
-        err = errBuffer.toString();
-        return status;
+        CliRun run = CliRun.of(args);
+        out = run.out();
+        err = run.err();
+        return run.status();
     }
 
     private Path tests(String name, String content) throws IOException {

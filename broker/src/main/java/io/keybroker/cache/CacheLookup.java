@@ -3,14 +3,15 @@ package io.keybroker.cache;
 import java.util.Objects;
 
 /**
- * What {@link SecretCache#get} answered and where it came from.
+ * What {@link SecretCache#get} answered and where it came from: a fresh entry, a stale one, or one just read from
+ * the backend after a miss.
  *
  * @param secret the immutable entry; build the whole response from this one object
  * @param source where the entry came from (audited as {@code source})
  */
-public record CacheHit(CachedSecret secret, Source source) {
+public record CacheLookup(CachedSecret secret, Source source) {
 
-    public CacheHit {
+    public CacheLookup {
         Objects.requireNonNull(secret, "secret must not be null");
         Objects.requireNonNull(source, "source must not be null");
     }

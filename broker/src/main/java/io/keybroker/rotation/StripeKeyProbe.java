@@ -13,12 +13,12 @@ import java.time.Duration;
  * The test step of a rotation: {@code GET {api-base}/v1/balance} with the new key must answer 200. Any answer
  * other than 200, or no answer, fails the rotation before anything is promoted.
  */
-public final class StripeKeyTest {
+public final class StripeKeyProbe {
 
     private final URI apiBase;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    public StripeKeyTest(URI apiBase) {
+    public StripeKeyProbe(URI apiBase) {
         this.apiBase = apiBase;
     }
 

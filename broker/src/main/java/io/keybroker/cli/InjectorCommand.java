@@ -1,6 +1,6 @@
-package io.keybroker.inject;
+package io.keybroker.cli;
 
-import io.keybroker.cli.CliContext;
+import io.keybroker.inject.InjectorServer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -3,7 +3,8 @@ package io.keybroker.policy;
 import java.util.Objects;
 
 /**
- * The answer to "may this identity read this stage of this secret?".
+ * The policy's answer to "may this identity read this stage of this secret?". Not the outcome of a request
+ * ({@code AccessRecord.Decision} in the audit trail), of which a policy refusal is only one kind.
  *
  * @param allowed whether it may
  * @param rule the rule that decided: {@code <file>#<metadata.name>/workloads[i]/allow[j]} for a grant, or
@@ -11,21 +12,21 @@ import java.util.Objects;
  * @param reason a human-readable explanation, for audit records, {@code policy explain} and 403 details; it names
  *     identities, secret names, stages and rules only
  */
-public record Decision(boolean allowed, String rule, String reason) {
+public record PolicyDecision(boolean allowed, String rule, String reason) {
 
     /** The rule id of every denial: nothing granted it. */
     public static final String DEFAULT_DENY = "default-deny";
 
-    public Decision {
+    public PolicyDecision {
         Objects.requireNonNull(rule, "rule must not be null");
         Objects.requireNonNull(reason, "reason must not be null");
     }
 
-    static Decision allow(String rule, String reason) {
-        return new Decision(true, rule, reason);
+    static PolicyDecision allow(String rule, String reason) {
+        return new PolicyDecision(true, rule, reason);
     }
 
-    static Decision deny(String reason) {
-        return new Decision(false, DEFAULT_DENY, reason);
+    static PolicyDecision deny(String reason) {
+        return new PolicyDecision(false, DEFAULT_DENY, reason);
     }
 }

@@ -1,0 +1,38 @@
+package io.keybroker.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.RunningBroker;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import org.junit.jupiter.api.Test;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+
+/**
+ * The broker's periodic work (policy and TLS reloads, certificate and audit-volume checks) runs on the one
+ * scheduler of {@link CoreConfiguration}, and closing the context ends it: no task keeps a thread of its own.
+ */
+class SharedSchedulerIntegrationTests {
+
+    /** The threads each task used to start for itself. */
+    private static final Set<String> OLD_THREADS = Set.of("keybroker-policy-watcher", "keybroker-tls-reload",
+            "keybroker-alert-checks");
+
+    @Test
+    void shouldRunThePeriodicTasksOnOneSchedulerAndEndItWithTheContext() {
+        BrokerFixture fixture = BrokerFixture.create();
+        ScheduledThreadPoolExecutor pool;
+        try (RunningBroker broker = RunningBroker.start(fixture.properties())) {
+            pool = broker.bean(ThreadPoolTaskScheduler.class).getScheduledThreadPoolExecutor();
+            // Policy polls, TLS reloads, certificate checks and audit-volume checks wait in its queue.
+            await().atMost(Duration.ofSeconds(10)).until(() -> pool.getCompletedTaskCount() > 0);
+            assertThat(pool.getQueue()).hasSizeGreaterThanOrEqualTo(4);
+            assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
+                    .doesNotContainAnyElementsOf(OLD_THREADS);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(pool::isTerminated);
+    }
+}
