@@ -1,7 +1,7 @@
 package io.keybroker.api;
 
 import io.keybroker.audit.AccessRecord.Decision;
-import io.keybroker.backend.aws.AwsProperties;
+import io.keybroker.backend.SecretsManagerRegions;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCipher;
 import io.keybroker.secret.SecretName;
@@ -63,20 +63,13 @@ public class AgentController {
     private final Set<String> regions;
 
     public AgentController(AccessControl access, SecretReader reader, SecretCipher cipher, RefreshGate gate,
-            ObjectProvider<AwsProperties> aws) {
+            ObjectProvider<SecretsManagerRegions> aws) {
         this.access = access;
         this.reader = reader;
         this.cipher = cipher;
         this.gate = gate;
-        AwsProperties properties = aws.getIfAvailable();
-        Set<String> known = new java.util.LinkedHashSet<>();
-        if (properties != null) {
-            if (properties.region() != null) {
-                known.add(properties.region());
-            }
-            known.addAll(properties.fallbackRegions());
-        }
-        this.regions = Set.copyOf(known);
+        SecretsManagerRegions known = aws.getIfAvailable();
+        this.regions = known == null ? Set.of() : known.regions();
     }
 
     @GetMapping("/secretsmanager/get")
