@@ -204,7 +204,7 @@ final class LoadRunner implements AutoCloseable {
         void run(Worker worker) throws IOException;
     }
 
-    /** The first few outcomes other than 200 and 503 with Retry-After, across all workers (no bodies, ever). */
+    /** The first distinct outcomes other than 200 and 503 with Retry-After, across all workers (no bodies, ever). */
     private final List<String> firstNonConforming = Collections.synchronizedList(new ArrayList<>());
 
     List<String> firstNonConforming() {
@@ -236,9 +236,12 @@ final class LoadRunner implements AutoCloseable {
             this.body = body;
         }
 
+        /** Keeps the first of each distinct outcome, up to five, so one frequent cause does not hide another. */
         private void nonConforming(String what) {
-            if (firstNonConforming.size() < 5) {
-                firstNonConforming.add(what);
+            synchronized (firstNonConforming) {
+                if (firstNonConforming.size() < 5 && !firstNonConforming.contains(what)) {
+                    firstNonConforming.add(what);
+                }
             }
         }
 
