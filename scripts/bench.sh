@@ -36,7 +36,7 @@
 # BENCH_STRIPE_RATE (500 req/s), BENCH_JAVA (JDK 25 java), BENCH_PEERS ("agent openbao moto nginx": the peers measured besides Keybroker),
 # BENCH_PIN (true), BENCH_SERVER_CPU (0), BENCH_LOADGEN_CPU (1), BENCH_OVERLOAD_CONNECTIONS (256), BENCH_PSS_BROKERS (4).
 # Peers are looked up in $KEYBROKER_TOOLS_BIN, then <repo>/.tools/bin, then PATH.
-# About 4 to 5 minutes on a 2-core machine.
+# About 5 minutes on a 2-core machine (4 before the PSS and overload steps were added; not yet timed with them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"

@@ -70,7 +70,9 @@ final class Report {
                 + "buffers wiped." + (r.containsKey("keybroker.max.audit_lines_per_req") ? " Audit records per "
                 + "request in the max-throughput phase: " + num("keybroker.max.audit_lines_per_req", "%.2f") + " ("
                 + r.get("keybroker.max.audit_lines") + " lines for " + r.get("keybroker.max.requests")
-                + " requests)." : ""));
+                + " requests)" + (d("keybroker.max.audit_lines") < d("keybroker.max.requests")
+                ? " (**fewer than one per request: the audit trail did not record every read**)" : "") + "."
+                : ""));
         line("");
         line("**Machine:** " + r.get("machine.nproc") + " cores (" + r.get("machine.cpu") + "), "
                 + r.get("machine.memory_gib") + " GiB, " + r.get("machine.kernel") + ". Load average (1, 5, 15 min): "
