@@ -72,17 +72,23 @@ final class HttpConnection implements Closeable {
             return;
         }
         Socket plain = new Socket();
-        plain.setTcpNoDelay(true);
-        plain.connect(new InetSocketAddress(host, port), 5_000);
-        plain.setSoTimeout(readTimeoutMillis);
         Socket s = plain;
-        if (tls != null) {
-            SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
-            SSLParameters parameters = secure.getSSLParameters();
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            secure.setSSLParameters(parameters);
-            secure.startHandshake();
-            s = secure;
+        try {
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), 5_000);
+            plain.setSoTimeout(readTimeoutMillis);
+            if (tls != null) {
+                SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
+                SSLParameters parameters = secure.getSSLParameters();
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                secure.setSSLParameters(parameters);
+                s = secure;
+                secure.startHandshake();
+            }
+        } catch (IOException ex) {
+            // A failed connect or handshake must not leave its socket open: under overload there may be many.
+            s.close();
+            throw ex;
         }
         socket = s;
         in = s.getInputStream();
