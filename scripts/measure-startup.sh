@@ -5,7 +5,7 @@
 # file-backend fixture (sidecar-image/lib/make-fixture.sh) and a cache made by the image's own training run
 # (sidecar-image/lib/train.sh). Also prints the resident memory right after one mTLS request.
 #
-#   scripts/measure-startup.sh [--java JAVA] [--runs N] [--results FILE] [--keep DIR]
+#   scripts/measure-startup.sh [--java JAVA] [--runs N] [--results FILE] [--keep DIR] [--cpu N]
 #   scripts/measure-startup.sh [JAVA [RUNS]]          (the older form)
 #
 #   --java     the java to measure (default /usr/lib/jvm/temurin-25-jdk-amd64/bin/java); below JDK 25 there is no
@@ -14,6 +14,8 @@
 #   --results  also append the figures as key=value lines to FILE (scripts/bench.sh reads them)
 #   --keep     keep the extracted broker, the AOT cache and the JVM flags (file jvm-flags) in DIR, for
 #              scripts/bench.sh to start its broker from, instead of a temporary folder
+#   --cpu      start each measured broker under taskset -c N (one core, as the chart's CPU limit gives it; the
+#              training run is not measured and is not pinned)
 #
 # Needs broker/target/keybroker.jar (./mvnw -pl broker -am package -DskipTests), curl, openssl, python3.
 set -euo pipefail
@@ -22,6 +24,7 @@ JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
 RUNS=3
 RESULTS=""
 KEEP=""
+CPU=""
 if [[ $# -gt 0 && "$1" != --* ]]; then
   JAVA="$1"; RUNS="${2:-3}"; shift $(( $# >= 2 ? 2 : 1 ))
 fi
@@ -31,17 +34,32 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS="$2"; shift 2 ;;
     --results) RESULTS="$2"; shift 2 ;;
     --keep) KEEP="$2"; shift 2 ;;
+    --cpu) CPU="$2"; shift 2 ;;
     *) echo "measure-startup.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 JAR="$ROOT/broker/target/keybroker.jar"
 [[ -f "$JAR" ]] || { echo "measure-startup.sh: no $JAR; build it with ./mvnw -pl broker -am package -DskipTests" >&2; exit 1; }
 
+# The chart's default memory limit of the sidecar (sidecar.resources.limits.memory in helm/values.yaml), read
+# rather than copied so the measurement follows the chart. A container gives it to the JVM through its cgroup;
+# here it is -XX:MaxRAM, and with MaxRAMPercentage=50 the heap may grow to half of it.
+limit="$(awk '
+  /^[^ #]/ { top = ($0 ~ /^sidecar:/); res = 0; lim = 0; next }
+  top && /^  [^ #]/ { res = ($0 ~ /^  resources:/); lim = 0; next }
+  res && /^    [^ #]/ { lim = ($0 ~ /^    limits:/); next }
+  lim && /^      memory:/ { gsub(/["\047]/, "", $2); print $2; exit }
+' "$ROOT/helm/values.yaml")"
+case "$limit" in
+  *Gi) MAX_RAM_MIB=$(( ${limit%Gi} * 1024 )) ;;
+  *Mi) MAX_RAM_MIB="${limit%Mi}" ;;
+  *) echo "measure-startup.sh: cannot read sidecar.resources.limits.memory (Mi or Gi) from helm/values.yaml: '$limit'" >&2; exit 1 ;;
+esac
+[[ "$MAX_RAM_MIB" =~ ^[0-9]+$ ]] || { echo "measure-startup.sh: sidecar memory limit '$limit' is not a whole number of Mi/Gi" >&2; exit 1; }
 # The image's JVM flags: ENTRY_FLAGS (less -XX:AOTCache) and DEFAULT_JDK_JAVA_OPTIONS of sidecar-image/build.sh
-# (checked against it below), plus -XX:MaxRAM for the chart's default memory limit (256Mi), which a container
-# would give the JVM through its cgroup: with MaxRAMPercentage=50 the heap may grow to 128 MiB.
+# (checked against it below), plus the chart's memory limit as -XX:MaxRAM.
 FLAGS=(-XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData --enable-native-access=ALL-UNNAMED
-       -XX:MaxRAMPercentage=50 -Xss512k -XX:TieredStopAtLevel=1 -XX:MaxRAM=256m)
+       -XX:MaxRAMPercentage=50 -Xss512k -XX:TieredStopAtLevel=1 "-XX:MaxRAM=${MAX_RAM_MIB}m")
 for flag in "${FLAGS[@]}"; do
   [[ "$flag" == -XX:MaxRAM=* ]] && continue
   grep -qF -- "$flag" "$ROOT/sidecar-image/build.sh" \
@@ -70,11 +88,12 @@ fi
 
 # start VARIANT RUN: one start to readiness; prints "MS RSS_MIB"
 start() {
-  local variant="$1" run="$2" api mgmt t0 pid ready rss extra=()
+  local variant="$1" run="$2" api mgmt t0 pid ready rss extra=() pin=()
   api="$(free_port)"; mgmt="$(free_port)"
   [[ "$variant" == aot ]] && extra=(-XX:AOTCache="$DIR/keybroker.aot" -XX:AOTMode=on)
+  [[ -n "$CPU" ]] && pin=(taskset -c "$CPU")
   t0=$(date +%s%N)
-  "$JAVA" "${extra[@]}" "${FLAGS[@]}" -jar "$DIR/app/keybroker.jar" \
+  "${pin[@]}" "$JAVA" "${extra[@]}" "${FLAGS[@]}" -jar "$DIR/app/keybroker.jar" \
     --keybroker.environment=prod --keybroker.backend=file --keybroker.file.path="$DIR/fixture/secrets/secrets.yaml" \
     --keybroker.tls.certificate="$DIR/fixture/tls/tls.crt" --keybroker.tls.private-key="$DIR/fixture/tls/tls.key" \
     --keybroker.tls.trust-bundle="$DIR/fixture/tls/ca.crt" --keybroker.policy.dir="$DIR/fixture/policy" \
@@ -108,8 +127,10 @@ for run in $(seq 1 "$RUNS"); do
     echo "run $run, $( [[ $variant == aot ]] && echo 'with the AOT cache   ' || echo 'without an AOT cache ' ): ready in $ms ms, RSS after one request $rss MiB"
   done
 done
-echo "java: $java_line; flags: ${FLAGS[*]}"
+echo "java: $java_line; flags: ${FLAGS[*]}${CPU:+; pinned to CPU $CPU}"
 put startup.java "$java_line"
+put startup.cpu "${CPU:-unpinned}"
+put startup.max_ram_mib "$MAX_RAM_MIB"
 put startup.runs "$RUNS"
 for variant in "${variants[@]}"; do
   ms_list="${times[$variant]% }"

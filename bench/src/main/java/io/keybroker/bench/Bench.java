@@ -23,6 +23,9 @@ import org.HdrHistogram.Histogram;
  *   load        --label L --pid PID [--connections 16 --warmup 3 --duration 8 --rate-half auto|R|none
  *               --rate-common R|none --drain 2 --expect-file F --each true --new-connections N]
  *               + target options (see Target)
+ *               [--audit-file F: count the audit lines the max phase adds]
+ *   overload    --label L --pid PID --rate R [--connections 256 --duration 8 --drain 6 --read-timeout 5]
+ *               + target options
  *   burst       --label L --clients K --metrics URL [--metric NAME --metric-filter TEXT] + target options
  *   setup-moto  --endpoint URL --name ID --value-file F [--bulk-prefix P --bulk-count N] [--extra ID]...
  *   setup-bao   --endpoint URL --token T --path P --value-file F
@@ -42,6 +45,7 @@ public final class Bench {
         Args args = new Args(argv, 1);
         switch (argv[0]) {
             case "load" -> load(args);
+            case "overload" -> overload(args);
             case "burst" -> burst(args);
             case "setup-moto" -> setupMoto(args);
             case "setup-bao" -> setupBao(args);
@@ -68,6 +72,7 @@ public final class Bench {
         String expectFile = args.get("expect-file", null);
         boolean each = Boolean.parseBoolean(args.get("each", "false"));
         int newConnections = args.integer("new-connections", 0);
+        String auditFile = args.get("audit-file", null);
         Results results = new Results(Path.of(args.get("results")));
         Target target = Target.from(args);
         args.checkAllUsed();
@@ -95,6 +100,7 @@ public final class Bench {
             if (warmup > 0) {
                 say(label, "warm-up", runner.closed(warmup));
             }
+            AuditLines audit = auditFile == null ? null : new AuditLines(Path.of(auditFile));
             long[] split0 = peer.cpuSplitMicros();
             long cpu0 = split0[0] + split0[1];
             long self0 = self.cpuMicros();
@@ -102,6 +108,14 @@ public final class Bench {
             long[] split1 = peer.cpuSplitMicros();
             long cpu1 = split1[0] + split1[1];
             long self1 = self.cpuMicros();
+            if (audit != null) {
+                // Counted after the CPU figures, so reading the file is not charged to the phase. The broker
+                // writes a request's line before it answers, so every answer in means its line is there.
+                long lines = audit.added();
+                results.put(k + "max.audit_lines", lines);
+                results.put(k + "max.audit_lines_per_req", max.requests() == 0 ? 0.0
+                        : (double) lines / max.requests());
+            }
             results.put(k + "max.cpu_sys_fraction", cpu1 == cpu0 ? 0.0
                     : (double) (split1[1] - split0[1]) / (cpu1 - cpu0));
             results.put(k + "max.rps", max.rate());
@@ -134,6 +148,122 @@ public final class Bench {
             }
             results.put(k + "hwm_kib", peer.statusKib("VmHWM"));
             results.put(k + "connects", runner.connects());
+        }
+    }
+
+    /**
+     * Overload: many connections and an open-loop rate above what the peer can serve. A peer that sheds load
+     * properly answers every request with 200 or with 503 and Retry-After; anything else (another status, a 503
+     * without Retry-After, a reset or early close, no answer within the read timeout) is counted as such, and the
+     * first few of them are recorded (status or exception message, never a body) so the cause can be found.
+     */
+    private static void overload(Args args) throws Exception {
+        String label = args.get("label");
+        ProcessStats peer = new ProcessStats(Long.parseLong(args.get("pid")), args.integer("clk-tck", 100));
+        int connections = args.integer("connections", 256);
+        double rate = args.decimal("rate", 0);
+        double duration = args.decimal("duration", 8);
+        // Longer than the read timeout: a request sent at the end of the schedule may still time out and be counted.
+        double drain = args.decimal("drain", 6);
+        int readTimeout = (int) (args.decimal("read-timeout", 5) * 1000);
+        Results results = new Results(Path.of(args.get("results")));
+        Target target = Target.from(args);
+        args.checkAllUsed();
+        if (rate <= 0) {
+            throw new IllegalArgumentException("--rate must be above 0");
+        }
+        String k = label + ".";
+        try (LoadRunner runner = new LoadRunner(target, connections, readTimeout)) {
+            // A connection that cannot be opened now is counted, not fatal: the phase opens it again on first use.
+            int connectErrors = runner.openEach();
+            long cpu0 = peer.cpuMicros();
+            LoadRunner.Phase phase = runner.open(rate, duration, drain);
+            long cpu1 = peer.cpuMicros();
+            LoadRunner.Outcomes o = phase.outcomes();
+            results.put(k + "connections", connections);
+            results.put(k + "connect_errors_before", connectErrors);
+            results.put(k + "target", rate);
+            results.put(k + "achieved", phase.rate());
+            results.put(k + "requests", phase.requests());
+            results.put(k + "ok", o.ok());
+            results.put(k + "shed_retry_after", o.shedRetryAfter());
+            results.put(k + "shed_no_retry", o.shedNoRetry());
+            results.put(k + "other_status", o.otherStatus());
+            results.put(k + "io_errors", o.ioErrors());
+            results.put(k + "timeouts", o.timeouts());
+            results.put(k + "unsent", phase.unsent());
+            results.put(k + "read_timeout_ms", readTimeout);
+            results.put(k + "cpu_us_per_req", perRequest(cpu1 - cpu0, phase.requests()));
+            results.put(k + "cpu_share", phase.seconds() <= 0 ? 0.0 : (cpu1 - cpu0) / (phase.seconds() * 1e6));
+            results.put(k + "rss_kib", peer.statusKib("VmRSS"));
+            percentiles(results, k, phase.latency());
+            results.put(k + "service_p99_us", phase.service().getValueAtPercentile(99));
+            results.put(k + "conforming", o.conforming() && connectErrors == 0);
+            List<String> first = runner.firstNonConforming();
+            for (int i = 0; i < first.size(); i++) {
+                // One line per value: a message with a line break is folded.
+                results.put(k + "first_nonconforming." + i, first.get(i).replaceAll("[\\r\\n]+", " "));
+            }
+            say(label, String.format(Locale.ROOT, "overload, %d conn, open loop at %.0f req/s", connections, rate),
+                    phase);
+            progress(label, "outcomes", String.format(Locale.ROOT, "200 %d  503+Retry-After %d  503 without %d  "
+                    + "other status %d  I/O errors %d  timeouts %d  unsent %d%s", o.ok(), o.shedRetryAfter(),
+                    o.shedNoRetry(), o.otherStatus(), o.ioErrors(), o.timeouts(), phase.unsent(),
+                    connectErrors > 0 ? "  connections not opened before " + connectErrors : ""));
+            for (String what : first) {
+                progress(label, "non-conforming (first ones)", what);
+            }
+        }
+    }
+
+    /**
+     * Lines added to an audit trail since construction: the live file and its rotated siblings (same name plus a
+     * suffix), each known by its file key (device and inode), so a rotation (a rename) is not counted twice.
+     */
+    private static final class AuditLines {
+        private final Path live;
+        private final Map<Object, Long> sizes = new java.util.HashMap<>();
+
+        AuditLines(Path live) throws IOException {
+            this.live = live;
+            for (Path file : files()) {
+                sizes.put(key(file), Files.size(file));
+            }
+        }
+
+        long added() throws IOException {
+            long lines = 0;
+            for (Path file : files()) {
+                long from = sizes.getOrDefault(key(file), 0L);
+                try (java.nio.channels.SeekableByteChannel channel = Files.newByteChannel(file)) {
+                    channel.position(from);
+                    java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(64 * 1024);
+                    while (channel.read(buffer) > 0) {
+                        buffer.flip();
+                        while (buffer.hasRemaining()) {
+                            if (buffer.get() == '\n') {
+                                lines++;
+                            }
+                        }
+                        buffer.clear();
+                    }
+                }
+            }
+            return lines;
+        }
+
+        private List<Path> files() throws IOException {
+            List<Path> files = new ArrayList<>();
+            Path dir = live.toAbsolutePath().getParent();
+            String name = live.getFileName().toString();
+            try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+                list.filter(p -> p.getFileName().toString().startsWith(name)).forEach(files::add);
+            }
+            return files;
+        }
+
+        private static Object key(Path file) throws IOException {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
         }
     }
 

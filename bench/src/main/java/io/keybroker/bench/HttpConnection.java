@@ -40,11 +40,30 @@ final class HttpConnection implements Closeable {
     private int lineStart_;
     private int lineEnd_;
     private ByteArrayOutputStream capture;
+    /** Whether the last response head had a Retry-After field (a 503 without one gives a client nothing to act on). */
+    private boolean retryAfter;
+    private int readTimeoutMillis = 30_000;
+    private boolean reconnectStale = true;
 
     HttpConnection(String host, int port, SSLContext tls) {
         this.host = host;
         this.port = port;
         this.tls = tls;
+    }
+
+    /**
+     * The overload phase's settings: a read that waits longer than {@code millis} fails with
+     * SocketTimeoutException (counted as a timeout), and a kept-alive connection the server closed is not silently
+     * retried on a new one, so every reset or early close is counted instead of hidden.
+     */
+    HttpConnection strict(int millis) {
+        this.readTimeoutMillis = millis;
+        this.reconnectStale = false;
+        return this;
+    }
+
+    boolean lastHadRetryAfter() {
+        return retryAfter;
     }
 
     /** Opens the connection (and completes the TLS handshake) now, so it is not part of the first request. */
@@ -53,17 +72,23 @@ final class HttpConnection implements Closeable {
             return;
         }
         Socket plain = new Socket();
-        plain.setTcpNoDelay(true);
-        plain.connect(new InetSocketAddress(host, port), 5_000);
-        plain.setSoTimeout(30_000);
         Socket s = plain;
-        if (tls != null) {
-            SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
-            SSLParameters parameters = secure.getSSLParameters();
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            secure.setSSLParameters(parameters);
-            secure.startHandshake();
-            s = secure;
+        try {
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), 5_000);
+            plain.setSoTimeout(readTimeoutMillis);
+            if (tls != null) {
+                SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
+                SSLParameters parameters = secure.getSSLParameters();
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                secure.setSSLParameters(parameters);
+                s = secure;
+                secure.startHandshake();
+            }
+        } catch (IOException ex) {
+            // A failed connect or handshake must not leave its socket open: under overload there may be many.
+            s.close();
+            throw ex;
         }
         socket = s;
         in = s.getInputStream();
@@ -86,7 +111,7 @@ final class HttpConnection implements Closeable {
             return send(request);
         } catch (IOException ex) {
             close();
-            if (!reused) {
+            if (!reused || !reconnectStale) {
                 throw ex;
             }
             // A kept-alive connection the server had already closed: one new connection, as HTTP clients do.
@@ -126,6 +151,7 @@ final class HttpConnection implements Closeable {
     private int readHead() throws IOException {
         contentLength = -1;
         chunked = false;
+        retryAfter = false;
         nextLine();
         if (lineEnd_ - lineStart_ < 12 || buffer[lineStart_] != 'H') {
             throw new IOException("not an HTTP response");
@@ -142,6 +168,8 @@ final class HttpConnection implements Closeable {
             } else if (startsWithIgnoreCase("connection:")) {
                 String v = value(lineStart_ + 11, lineEnd_).toLowerCase();
                 closeAfter = v.contains("close") || (http10 && !v.contains("keep-alive"));
+            } else if (startsWithIgnoreCase("retry-after:")) {
+                retryAfter = !value(lineStart_ + 12, lineEnd_).isEmpty();
             }
         }
         return status;

@@ -1,7 +1,9 @@
 package io.keybroker.bench;
 
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -28,9 +30,15 @@ final class LoadRunner implements AutoCloseable {
     private final List<HttpConnection> connections = new ArrayList<>();
 
     LoadRunner(Target target, int connections) {
+        this(target, connections, 0);
+    }
+
+    /** With {@code readTimeoutMillis} > 0, every connection is {@link HttpConnection#strict strict}. */
+    LoadRunner(Target target, int connections, int readTimeoutMillis) {
         this.target = target;
         for (int i = 0; i < connections; i++) {
-            this.connections.add(target.connection());
+            HttpConnection connection = target.connection();
+            this.connections.add(readTimeoutMillis > 0 ? connection.strict(readTimeoutMillis) : connection);
         }
     }
 
@@ -42,6 +50,20 @@ final class LoadRunner implements AutoCloseable {
         for (HttpConnection connection : connections) {
             connection.open();
         }
+    }
+
+    /** Opens every connection it can; returns how many could not be opened (they are tried again on use). */
+    int openEach() {
+        int failed = 0;
+        for (HttpConnection connection : connections) {
+            try {
+                connection.open();
+            } catch (IOException ex) {
+                connection.close();
+                failed++;
+            }
+        }
+        return failed;
     }
 
     /** Sends each prepared request once (warming a cache over all names), spread over the connections. */
@@ -182,21 +204,45 @@ final class LoadRunner implements AutoCloseable {
         void run(Worker worker) throws IOException;
     }
 
-    /** One connection's thread: its own histograms (merged at the end, so recording takes no lock). */
-    static final class Worker implements Runnable {
+    /** The first distinct outcomes other than 200 and 503 with Retry-After, across all workers (no bodies, ever). */
+    private final List<String> firstNonConforming = Collections.synchronizedList(new ArrayList<>());
+
+    List<String> firstNonConforming() {
+        return List.copyOf(firstNonConforming);
+    }
+
+    /** One connection's thread: its own histograms and counts (merged at the end, so recording takes no lock). */
+    final class Worker implements Runnable {
         final HttpConnection connection;
         final Body body;
         final Histogram latency = histogram();
         final Histogram service = histogram();
         final Histogram lateness = histogram();
         long requests;
+        /** Anything but a 2xx answer: the figure every phase reports. */
         long errors;
+        /** The overload phase's classes: every request lands in exactly one. */
+        long ok;
+        long shedRetryAfter;
+        long shedNoRetry;
+        long otherStatus;
+        long ioErrors;
+        long timeouts;
         long lastEnd = System.nanoTime();
         IOException lastError;
 
         Worker(HttpConnection connection, Body body) {
             this.connection = connection;
             this.body = body;
+        }
+
+        /** Keeps the first of each distinct outcome, up to five, so one frequent cause does not hide another. */
+        private void nonConforming(String what) {
+            synchronized (firstNonConforming) {
+                if (firstNonConforming.size() < 5 && !firstNonConforming.contains(what)) {
+                    firstNonConforming.add(what);
+                }
+            }
         }
 
         /** Sends one request now; its latency counts from {@code sentAt}. Returns the time the answer was in. */
@@ -210,9 +256,27 @@ final class LoadRunner implements AutoCloseable {
                 if (status < 200 || status > 299) {
                     errors++;
                 }
+                if (status == 200) {
+                    ok++;
+                } else if (status == 503 && connection.lastHadRetryAfter()) {
+                    shedRetryAfter++;
+                } else if (status == 503) {
+                    shedNoRetry++;
+                    nonConforming("503 without Retry-After");
+                } else {
+                    otherStatus++;
+                    nonConforming("status " + status);
+                }
             } catch (IOException ex) {
                 errors++;
                 lastError = ex;
+                // SSLSocket reports a read timeout as SocketTimeoutException too (a subclass of IOException).
+                if (ex instanceof SocketTimeoutException) {
+                    timeouts++;
+                } else {
+                    ioErrors++;
+                }
+                nonConforming(ex.getClass().getSimpleName() + ": " + ex.getMessage());
                 // Back off a little so a refusing server is not met by a spinning loop.
                 LockSupport.parkNanos(10_000_000L);
             }
@@ -234,9 +298,18 @@ final class LoadRunner implements AutoCloseable {
         }
     }
 
+    /** Every request of a phase in exactly one class (see {@link Worker#send}). */
+    record Outcomes(long ok, long shedRetryAfter, long shedNoRetry, long otherStatus, long ioErrors, long timeouts) {
+
+        /** Only 200 and 503 with Retry-After: what a client can act on. */
+        boolean conforming() {
+            return shedNoRetry == 0 && otherStatus == 0 && ioErrors == 0 && timeouts == 0;
+        }
+    }
+
     /** The outcome of one phase, all connections merged. */
     record Phase(long requests, long errors, long unsent, double seconds, Histogram latency, Histogram service,
-            Histogram lateness, String lastError) {
+            Histogram lateness, String lastError, Outcomes outcomes) {
 
         static Phase of(Worker[] workers, double seconds, long unsent) {
             Histogram latency = histogram();
@@ -244,6 +317,7 @@ final class LoadRunner implements AutoCloseable {
             Histogram lateness = histogram();
             long requests = 0;
             long errors = 0;
+            long[] o = new long[6];
             String lastError = null;
             for (Worker worker : workers) {
                 latency.add(worker.latency);
@@ -251,11 +325,18 @@ final class LoadRunner implements AutoCloseable {
                 lateness.add(worker.lateness);
                 requests += worker.requests;
                 errors += worker.errors;
+                o[0] += worker.ok;
+                o[1] += worker.shedRetryAfter;
+                o[2] += worker.shedNoRetry;
+                o[3] += worker.otherStatus;
+                o[4] += worker.ioErrors;
+                o[5] += worker.timeouts;
                 if (worker.lastError != null) {
                     lastError = worker.lastError.toString();
                 }
             }
-            return new Phase(requests, errors, unsent, seconds, latency, service, lateness, lastError);
+            return new Phase(requests, errors, unsent, seconds, latency, service, lateness, lastError,
+                    new Outcomes(o[0], o[1], o[2], o[3], o[4], o[5]));
         }
 
         double rate() {
