@@ -122,6 +122,9 @@ public final class ConnectionLimits {
                     // Written from here, so this handler's write() does not see it: start the idle wait itself.
                     arm(ctx, idleTimeout, "idle for keybroker.listen.idle-timeout between requests");
                 }
+                // Reactor Netty reads with auto-read off and asks for the next message only once it has handled
+                // one; it never sees this request, so ask here, or the connection's next request is never read.
+                ctx.read();
                 return;
             }
             if (msg instanceof HttpRequest) {

@@ -83,7 +83,9 @@ public final class OverloadGuard {
     Probe probe(EventLoop loop) {
         return probes.computeIfAbsent(loop, l -> {
             Probe probe = new Probe(nanoTime.getAsLong());
-            l.scheduleAtFixedRate(probe, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+            // Fixed delay, not fixed rate: a late fixed-rate task runs again at once to catch up, and that second
+            // run, seeing no lag, would clear the count of the first.
+            l.scheduleWithFixedDelay(probe, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
             return probe;
         });
     }

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -33,6 +34,7 @@ class OverloadGuardTests {
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final List<AccessRecord> records = new ArrayList<>();
     private final List<Object> passed = new ArrayList<>();
+    private final AtomicLong reads = new AtomicLong();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private final AuditLog audit = new AuditLog() {
@@ -51,6 +53,15 @@ class OverloadGuardTests {
         ConnectionLimits limits = new ConnectionLimits(new ListenProperties("127.0.0.1", 0, Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 256, limit), registry, guard);
         EmbeddedChannel channel = new EmbeddedChannel();
+        // As under Reactor Netty: no auto-read, the application asks for each next message.
+        channel.config().setAutoRead(false);
+        channel.pipeline().addLast(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(ChannelHandlerContext ctx) throws Exception {
+                reads.incrementAndGet();
+                super.read(ctx);
+            }
+        });
         channel.pipeline().addLast(NettyPipeline.HttpCodec, new HttpServerCodec());
         limits.onChannelInit(null, channel, null);
         channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
@@ -129,6 +140,7 @@ class OverloadGuardTests {
         });
         assertThat(registry.get("keybroker.requests.shed").counter().count()).isEqualTo(1);
         assertThat(channel.isOpen()).as("the connection stays open for the retry").isTrue();
+        assertThat(reads.get()).as("the next request on the connection is asked for").isPositive();
 
         // The loop catches up: the probe runs on time again, and the next request passes.
         lag(channel, 1, 0);
