@@ -125,16 +125,39 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         return verdict;
     }
 
+    /**
+     * Keeps the verdict of a handshake that has just accepted {@code chain} against {@code checkedAgainst} on its
+     * session, so the session's first request does not validate the same chain again (a PKIX validation is a
+     * large part of a full handshake's CPU). Later requests re-check as before once the trust in force or the
+     * chain's validity moves on.
+     */
+    public void acceptedAtHandshake(@Nullable SSLSession handshakeSession, X509Certificate[] chain,
+            ClientTrust.Snapshot checkedAgainst) {
+        if (handshakeSession == null || chain.length == 0) {
+            return;
+        }
+        try {
+            handshakeSession.putValue(VERDICT, new Verdict(checkedAgainst, notAfter(chain),
+                    SpiffeCertificates.identify(chain, allowSubjectCn), null, null));
+        } catch (CertificateException ex) {
+            // Not expected (the handshake just accepted it); the first request then judges the chain itself.
+        }
+    }
+
+    private static Instant notAfter(X509Certificate[] chain) {
+        Instant until = Instant.MAX;
+        for (X509Certificate certificate : chain) {
+            Instant notAfter = certificate.getNotAfter().toInstant();
+            until = notAfter.isBefore(until) ? notAfter : until;
+        }
+        return until;
+    }
+
     private Verdict judge(X509Certificate[] peer, ClientTrust.Snapshot inForce, Instant now) {
         try {
             inForce.check(peer);
             WorkloadIdentity identity = SpiffeCertificates.identify(peer, allowSubjectCn);
-            Instant until = Instant.MAX;
-            for (X509Certificate certificate : peer) {
-                Instant notAfter = certificate.getNotAfter().toInstant();
-                until = notAfter.isBefore(until) ? notAfter : until;
-            }
-            return new Verdict(inForce, until, identity, null, null);
+            return new Verdict(inForce, notAfter(peer), identity, null, null);
         } catch (CertificateException ex) {
             return new Verdict(inForce, now.plus(REFUSAL_KEPT), null, "the client certificate of this TLS session "
                     + "no longer passes the trust check (its CA left the trust bundle, or it expired): "

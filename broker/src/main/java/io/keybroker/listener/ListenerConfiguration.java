@@ -100,10 +100,11 @@ public class ListenerConfiguration {
 
     @Bean
     NettyServerCustomizer mtlsServerCustomizer(ReloadingTlsMaterial material, ListenProperties listen,
-            TlsProperties tls, ConnectionLimits limits, HandshakeRefusals refusals, MalformedRequests malformed)
-            throws GeneralSecurityException, IOException {
+            TlsProperties tls, ConnectionLimits limits, HandshakeRefusals refusals, MalformedRequests malformed,
+            WorkloadIdentities identities) throws GeneralSecurityException, IOException {
         ListenerSslContexts ssl = ListenerSslContexts.build(tls.provider(), material.keyManager(),
-                material.trustManager(refusals));
+                material.trustManager(refusals, (engine, chain, snapshot) ->
+                        identities.acceptedAtHandshake(engine.getHandshakeSession(), chain, snapshot)));
         SslContext context = ssl.context();
         LoggerFactory.getLogger(ListenerConfiguration.class).info("TLS key-exchange groups of the listener: {}",
                 ssl.groups());

@@ -145,16 +145,30 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
     }
 
     public X509ExtendedTrustManager trustManager() {
-        return new TrustManager((engine, chain, why) -> { });
+        return new TrustManager((engine, chain, why) -> { }, (engine, chain, snapshot) -> { });
     }
 
     /** A trust manager that tells {@code refusals} about every chain it refuses. */
     public X509ExtendedTrustManager trustManager(HandshakeRefusals refusals) {
-        return new TrustManager(refusals::noted);
+        return new TrustManager(refusals::noted, (engine, chain, snapshot) -> { });
+    }
+
+    /**
+     * A trust manager that tells {@code refusals} about every chain it refuses, and {@code accepted} about every
+     * chain it accepts on an engine, with the trust snapshot it was checked against (so the session's identity
+     * verdict need not validate the same chain a second time).
+     */
+    public X509ExtendedTrustManager trustManager(HandshakeRefusals refusals, AcceptObserver accepted) {
+        return new TrustManager(refusals::noted, accepted);
     }
 
     private interface RefusalObserver {
         void refused(SSLEngine engine, X509Certificate[] chain, CertificateException why);
+    }
+
+    /** Told of a client chain the handshake accepted. */
+    public interface AcceptObserver {
+        void accepted(SSLEngine engine, X509Certificate[] chain, ClientTrust.Snapshot checkedAgainst);
     }
 
     private X509ExtendedKeyManager keys() {
@@ -206,9 +220,11 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
     private final class TrustManager extends X509ExtendedTrustManager {
 
         private final RefusalObserver refusals;
+        private final AcceptObserver accepted;
 
-        TrustManager(RefusalObserver refusals) {
+        TrustManager(RefusalObserver refusals, AcceptObserver accepted) {
             this.refusals = refusals;
+            this.accepted = accepted;
         }
 
         @Override
@@ -226,13 +242,15 @@ public final class ReloadingTlsMaterial implements TlsMaterialView, ClientTrust 
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
                 throws CertificateException {
+            Loaded snapshot = current.get();
             try {
-                trust().checkClientTrusted(chain, authType, engine);
+                snapshot.material().trustManager().checkClientTrusted(chain, authType, engine);
                 SpiffeCertificates.identify(chain, allowSubjectCn);
             } catch (CertificateException ex) {
                 refusals.refused(engine, chain, ex);
                 throw ex;
             }
+            accepted.accepted(engine, chain, snapshot);
         }
 
         @Override
