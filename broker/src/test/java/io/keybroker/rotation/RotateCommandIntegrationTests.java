@@ -6,15 +6,19 @@ import io.keybroker.cli.KeybrokerCli;
 import io.keybroker.testsupport.OpenBaoServer;
 import io.keybroker.testsupport.PeerProcess;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerAsyncClient;
 
 /**
@@ -140,6 +144,39 @@ class RotateCommandIntegrationTests {
             String current = bao.admin().call("GET", "secret/data/prod/stripe/secret-key", null)
                     .path("data").path("data").path("value").asString();
             assertThat(current).isEqualTo(GOOD);
+        }
+    }
+
+    @Test
+    void shouldReadTheBackendFromAConfigTreeImportAsTheServerDoes(@TempDir Path tree) throws IOException {
+        // As Kubernetes mounts a ConfigMap: one file per property, given to the CLI only through the import.
+        Files.writeString(tree.resolve("keybroker.environment"), "awstree");
+        Files.writeString(tree.resolve("keybroker.aws.endpoint"), moto.uri().toString());
+        try (SecretsManagerAsyncClient client = aws()) {
+            client.createSecret(b -> b.name("awstree/stripe/secret-key")
+                    .secretString("sk_test_oldKey0000000000000000003")).join();
+            Run run = rotate(GOOD, "--spring.config.import=configtree:" + tree + "/", "--keybroker.backend=aws",
+                    "--keybroker.aws.region=us-east-1");
+            assertThat(run.exit()).as(run.out() + run.err()).isZero();
+            assertThat(run.out()).contains("rotating stripe/secret-key in aws at awstree/stripe/secret-key");
+            assertThat(client.getSecretValue(b -> b.secretId("awstree/stripe/secret-key").versionStage("AWSCURRENT"))
+                    .join().secretString()).isEqualTo(GOOD);
+        }
+    }
+
+    @Test
+    void shouldReadTheBackendFromAnAdditionalLocationAsTheServerDoes(@TempDir Path dir) throws IOException {
+        Path extra = dir.resolve("extra.yaml");
+        Files.writeString(extra, "keybroker:\n  environment: awsextra\n  backend: aws\n  aws:\n    region: us-east-1\n"
+                + "    endpoint: " + moto.uri() + "\n");
+        try (SecretsManagerAsyncClient client = aws()) {
+            client.createSecret(b -> b.name("awsextra/stripe/secret-key")
+                    .secretString("sk_test_oldKey0000000000000000004")).join();
+            Run run = rotate(GOOD, "--spring.config.additional-location=file:" + extra);
+            assertThat(run.exit()).as(run.out() + run.err()).isZero();
+            assertThat(run.out()).contains("rotating stripe/secret-key in aws at awsextra/stripe/secret-key");
+            assertThat(client.getSecretValue(b -> b.secretId("awsextra/stripe/secret-key").versionStage("AWSCURRENT"))
+                    .join().secretString()).isEqualTo(GOOD);
         }
     }
 
