@@ -71,9 +71,6 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
     private static final Logger log = LoggerFactory.getLogger(EncryptedSecretCache.class);
-    private static final Duration INITIAL_BACKOFF = Duration.ofSeconds(1);
-    private static final Duration BACKOFF_CAP = Duration.ofSeconds(60);
-    private static final double REFRESH_AHEAD = 0.8;
     private static final int MAX_CONCURRENT_CALLS = 16;
     /**
      * A last-resort bound on one backend call. Backends bound their own calls far tighter; this only keeps a
@@ -86,22 +83,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final Clock clock;
     private final Scheduler scheduler;
     private final boolean ownsScheduler;
-    private final RandomGenerator random;
+    private final CacheTiming timing;
     private final CacheMetrics metrics;
-    private final Duration ttl;
-    private final Duration maxStale;
-    private final Duration notFoundTtl;
-    /** The first wait before a watched absent location is read again; doubles per read that finds nothing. */
-    private final Duration notFoundBackoff;
-    private final Duration notFoundMaxBackoff;
-    private final Duration refreshAfter;
-    private final Duration pollInterval;
-    private final double jitter;
     private final int maxSize;
     /** The most locations all watches together may pin: half the cache, so reads always have room. */
     private final int maxPinned;
-    private final Duration maxBackoff;
-    private final Duration tickInterval;
 
     private final Object lock = new Object();
     /** Access-ordered, so the eldest entry is the least recently used. Guarded by {@link #lock}. */
@@ -127,19 +113,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         this.cipher = Objects.requireNonNull(cipher, "cipher must not be null");
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
-        this.random = Objects.requireNonNull(random, "random must not be null");
-        this.ttl = cache.ttl();
-        this.maxStale = cache.maxStale();
-        this.notFoundTtl = cache.notFoundTtl();
+        this.timing = new CacheTiming(cache, rotation, random);
         this.maxSize = cache.maxSize();
         this.maxPinned = Math.max(1, maxSize / 2);
-        this.refreshAfter = Duration.ofMillis((long) (ttl.toMillis() * REFRESH_AHEAD));
-        this.pollInterval = rotation.pollInterval();
-        this.jitter = rotation.jitter();
-        this.maxBackoff = max(INITIAL_BACKOFF, min(pollInterval, BACKOFF_CAP));
-        this.notFoundMaxBackoff = max(cache.notFoundMaxBackoff(), Duration.ofMillis(1));
-        this.notFoundBackoff = min(max(max(notFoundTtl, pollInterval), Duration.ofMillis(1)), notFoundMaxBackoff);
-        this.tickInterval = max(Duration.ofMillis(100), min(pollInterval.dividedBy(10), Duration.ofSeconds(1)));
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
     }
 
@@ -163,7 +139,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         if (slot == null) {
             return null;
         }
-        if (slot.data != null && now.isBefore(freshUntil(slot.data))) {
+        if (slot.data != null && now.isBefore(timing.freshUntil(slot.data))) {
             slot.lastHitAt = now;
             metrics.hit();
             return Mono.just(new CacheLookup(slot.data, Source.CACHE));
@@ -174,7 +150,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         }
         if (slot.retryAt != null && now.isBefore(slot.retryAt) && slot.lastError != null) {
             // Backing off after a failure: do not call the backend again for every request.
-            if (slot.data != null && now.isBefore(usableUntil(slot.data))) {
+            if (slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
                 slot.lastHitAt = now;
                 metrics.stale();
                 return Mono.just(new CacheLookup(slot.data, Source.STALE));
@@ -182,7 +158,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             metrics.miss();
             return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
         }
-        if (slot.data != null && now.isBefore(usableUntil(slot.data)) && refreshWasDue(slot)) {
+        if (slot.data != null && now.isBefore(timing.usableUntil(slot.data)) && refreshWasDue(slot)) {
             // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
             // backend failed or was too slow for that refresh, so answer stale now instead of making this request
             // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
@@ -210,7 +186,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             CachedSecret stale = null;
             synchronized (lock) {
                 Slot slot = slots.get(location);
-                if (slot != null && slot.data != null && now.isBefore(usableUntil(slot.data))) {
+                if (slot != null && slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
                     slot.lastHitAt = now;
                     stale = slot.data;
                 }
@@ -316,7 +292,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
         return new SecretUnavailableException(location.backend(), location.backend() + " could not be read for "
                 + location.path() + ": " + error.getMessage() + "; no cached copy is usable (the last good read, "
-                + "if any, is older than keybroker.cache.ttl " + ttl + " + keybroker.cache.max-stale " + maxStale
+                + "if any, is older than keybroker.cache.ttl " + timing.ttl() + " + keybroker.cache.max-stale "
+                + timing.maxStale()
                 + "); the broker asks the backend again in " + seconds + "s", retryAfter, error);
     }
 
@@ -402,7 +379,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             slot.absences = 0;
             slot.notFoundUntil = null;
             recovered = slot.recover();
-            slot.nextPollAt = now.plus(jittered(pollInterval));
+            slot.nextPollAt = timing.nextPoll(now);
             if (rotated) {
                 event = new RotationEvent(location, current.version(),
                         previous == null ? null : previous.version(), now);
@@ -430,12 +407,12 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             }
             deleted = slot.data != null;
             slot.data = null;
-            slot.notFoundUntil = now.plus(notFoundTtl);
+            slot.notFoundUntil = timing.notFoundUntil(now);
             slot.recover();
             // Only a watch reads an absent location in the background; each read that still finds nothing waits
             // twice as long for the next, so a watcher pinning names that do not exist costs ever fewer reads.
             slot.absences++;
-            slot.nextPollAt = now.plus(notFoundBackoff(slot.absences));
+            slot.nextPollAt = now.plus(timing.notFoundBackoff(slot.absences));
         }
         if (deleted) {
             log.info("{} no longer has a secret at {}; the cached copy was dropped", location.backend(), location);
@@ -465,10 +442,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         synchronized (lock) {
             Slot slot = polled != null ? polled : slotFor(location);
             if (slot == null) {
-                return new Failed(error, now.plus(backoff(1)));
+                return new Failed(error, now.plus(timing.failureBackoff(1)));
             }
             slot.failures++;
-            retryAt = now.plus(backoff(slot.failures));
+            retryAt = now.plus(timing.failureBackoff(slot.failures));
             slot.retryAt = retryAt;
             slot.nextPollAt = retryAt;
             first = slot.lastError == null;
@@ -501,7 +478,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                 boolean busy = slot.polling || flights.containsKey(location);
                 boolean pinned = slot.pins > 0;
                 boolean backingOff = slot.retryAt != null && now.isBefore(slot.retryAt);
-                if (slot.data != null && !now.isBefore(usableUntil(slot.data))) {
+                if (slot.data != null && !now.isBefore(timing.usableUntil(slot.data))) {
                     slot.data = null; // can never be served again
                 }
                 if (slot.notFoundUntil != null && !now.isBefore(slot.notFoundUntil)) {
@@ -516,16 +493,17 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                 }
                 if (slot.data == null) {
                     // Only a watched location gets here: keep trying to load it.
-                    if (slot.notFoundUntil == null && due(slot.nextPollAt, now)) {
+                    if (slot.notFoundUntil == null && CacheTiming.due(slot.nextPollAt, now)) {
                         slot.polling = true;
                         reads.add(new Due(location, slot));
                     }
                     continue;
                 }
-                if (refreshWasDue(slot) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
+                if (refreshWasDue(slot) && !now.isBefore(timing.refreshAt(slot.data))) {
                     slot.polling = true;
                     reads.add(new Due(location, slot));
-                } else if ((pinned || now.isBefore(freshUntil(slot.data))) && due(slot.nextPollAt, now)) {
+                } else if ((pinned || now.isBefore(timing.freshUntil(slot.data)))
+                        && CacheTiming.due(slot.nextPollAt, now)) {
                     slot.polling = true;
                     polls.add(new Due(location, slot));
                 }
@@ -589,7 +567,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             unchanged = marker.isPresent() && slot.data != null && marker.get().equals(slot.data.marker());
             if (unchanged) {
                 recovered = slot.recover();
-                slot.nextPollAt = now.plus(jittered(pollInterval));
+                slot.nextPollAt = timing.nextPoll(now);
             }
         }
         if (recovered) {
@@ -611,10 +589,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         synchronized (lock) {
             if (ticker == null) {
                 stopped = Sinks.empty();
-                long period = tickInterval.toMillis();
+                long period = timing.tickInterval().toMillis();
                 ticker = scheduler.schedulePeriodically(this::safeTick, period, period, TimeUnit.MILLISECONDS);
-                log.debug("cache poller started: ttl {}, max-stale {}, poll-interval {} (jitter {}), tick {}", ttl,
-                        maxStale, pollInterval, jitter, tickInterval);
+                log.debug("cache poller started: ttl {}, max-stale {}, poll-interval {} (jitter {}), tick {}",
+                        timing.ttl(), timing.maxStale(), timing.pollInterval(), timing.jitter(),
+                        timing.tickInterval());
             }
         }
     }
@@ -703,49 +682,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         }
     }
 
-    /** The wait after the n-th read in a row that found nothing: doubling from the first wait, capped. */
-    private Duration notFoundBackoff(int absences) {
-        long millis = notFoundBackoff.toMillis() << Math.min(absences - 1, 20);
-        return Duration.ofMillis(Math.min(millis, notFoundMaxBackoff.toMillis()));
-    }
-
-    private Instant freshUntil(CachedSecret secret) {
-        return secret.fetchedAt().plus(ttl);
-    }
-
-    private Instant usableUntil(CachedSecret secret) {
-        return secret.fetchedAt().plus(ttl).plus(maxStale);
-    }
-
-    private static boolean due(Instant at, Instant now) {
-        return at == null || !now.isBefore(at);
-    }
-
-    /** {@code base} moved randomly by up to {@code jitter} of itself either way, so a fleet does not poll in step. */
-    private Duration jittered(Duration base) {
-        double factor = 1 + jitter * (2 * random.nextDouble() - 1);
-        return Duration.ofMillis(Math.max(1, (long) (base.toMillis() * factor)));
-    }
-
-    /** Exponential backoff with "equal jitter": half the step fixed, half random. */
-    private Duration backoff(int failures) {
-        long step = INITIAL_BACKOFF.toMillis() << Math.min(failures - 1, 16);
-        step = Math.min(step, maxBackoff.toMillis());
-        return Duration.ofMillis(step / 2 + (long) (random.nextDouble() * (step / 2.0)));
-    }
-
     private int size() {
         synchronized (lock) {
             return slots.size();
         }
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    private static Duration max(Duration a, Duration b) {
-        return a.compareTo(b) >= 0 ? a : b;
     }
 
     /** Mutable bookkeeping for one location; every field is guarded by {@link #lock}. */
