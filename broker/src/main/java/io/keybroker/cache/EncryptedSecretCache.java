@@ -8,6 +8,9 @@ import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
 import io.keybroker.cache.CacheLookup.Source;
+import io.keybroker.cache.LoadOutcome.Absent;
+import io.keybroker.cache.LoadOutcome.Failed;
+import io.keybroker.cache.LoadOutcome.Loaded;
 import io.keybroker.rotation.RotationProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -23,7 +26,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
@@ -94,7 +96,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final LinkedHashMap<BackendLocation, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
     /** The number of slots with pins; guarded by {@link #lock}. */
     private int pinned;
-    private final Map<BackendLocation, Flight> flights = new ConcurrentHashMap<>();
+    private final SingleFlightLoader loader;
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
     /** Completes on stop; background calls end with it. */
     private volatile Sinks.Empty<Void> stopped = Sinks.empty();
@@ -117,6 +119,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         this.maxSize = cache.maxSize();
         this.maxPinned = Math.max(1, maxSize / 2);
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
+        this.loader = new SingleFlightLoader(this::read);
     }
 
     // ---------------------------------------------------------------------------------------------- requests
@@ -176,7 +179,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return slot.pins > 0 || (slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt()));
     }
 
-    private Mono<CacheLookup> answerGet(BackendLocation location, Outcome outcome) {
+    private Mono<CacheLookup> answerGet(BackendLocation location, LoadOutcome outcome) {
         if (outcome instanceof Loaded loaded) {
             metrics.miss();
             return Mono.just(new CacheLookup(loaded.secret(), Source.BACKEND));
@@ -299,32 +302,21 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     // ------------------------------------------------------------------------------------------------ loading
 
-    /** One backend read per location at a time: a caller arriving while a read is in flight waits for it. */
-    private Mono<Outcome> load(BackendLocation location) {
-        return Mono.defer(() -> {
-            Flight flight = new Flight();
-            Flight inFlight = flights.putIfAbsent(location, flight);
-            if (inFlight != null) {
-                return inFlight.sink.asMono();
-            }
-            // Started after putIfAbsent returned: a backend that answers synchronously must not re-enter the map
-            // operation that registered the flight.
-            startRead(location, flight);
-            return flight.sink.asMono();
-        });
+    private Mono<LoadOutcome> load(BackendLocation location) {
+        return loader.load(location);
     }
 
-    private void startRead(BackendLocation location, Flight flight) {
+    /** One read of the backend, cached as it ends; never fails (a failure is remembered and answered). */
+    private Mono<LoadOutcome> read(BackendLocation location) {
         SecretBackend backend;
         try {
             backend = backends.get(location.backend());
         } catch (RuntimeException ex) {
-            finish(location, flight, recordFailure(location, null, ex));
-            return;
+            return Mono.just(recordFailure(location, null, ex));
         }
         Timer.Sample sample = metrics.start();
         // Not cancelled on stop: a read in flight finishes (backends bound their own time) and wipes its value.
-        Mono.defer(() -> backend.read(location))
+        return Mono.defer(() -> backend.read(location))
                 .timeout(CALL_LIMIT, scheduler)
                 .doOnDiscard(BackendSecret.class, BackendSecret::wipe)
                 .map(secret -> {
@@ -338,19 +330,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                 .onErrorResume(ex -> {
                     metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.ERROR);
                     return Mono.just(recordFailure(location, null, ex));
-                })
-                .subscribe(outcome -> finish(location, flight, outcome));
-    }
-
-    private void finish(BackendLocation location, Flight flight, Outcome outcome) {
-        // Leave the flight before answering, so a caller that starts after the answer sees the new entry (or
-        // starts a new read) and never joins a finished flight.
-        flights.remove(location, flight);
-        flight.sink.tryEmitValue(outcome);
+                });
     }
 
     /** Encrypts the read, wipes its plaintext and replaces the entry whole. */
-    private Outcome install(BackendLocation location, BackendSecret secret) {
+    private LoadOutcome install(BackendLocation location, BackendSecret secret) {
         EncryptedVersion current;
         EncryptedVersion previous;
         try {
@@ -397,7 +381,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return new Loaded(entry);
     }
 
-    private Outcome installAbsent(BackendLocation location) {
+    private LoadOutcome installAbsent(BackendLocation location) {
         Instant now = clock.instant();
         boolean deleted;
         synchronized (lock) {
@@ -475,7 +459,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
                 Map.Entry<BackendLocation, Slot> e = it.next();
                 BackendLocation location = e.getKey();
                 Slot slot = e.getValue();
-                boolean busy = slot.polling || flights.containsKey(location);
+                boolean busy = slot.polling || loader.inFlight(location);
                 boolean pinned = slot.pins > 0;
                 boolean backingOff = slot.retryAt != null && now.isBefore(slot.retryAt);
                 if (slot.data != null && !now.isBefore(timing.usableUntil(slot.data))) {
@@ -613,11 +597,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             stopping.dispose();
         }
         stopped.tryEmitEmpty();
-        for (Map.Entry<BackendLocation, Flight> e : flights.entrySet()) {
-            BackendLocation location = e.getKey();
-            finish(location, e.getValue(), new Failed(new BackendUnavailableException(location.backend(),
-                    "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
-        }
+        loader.abandonAll(location -> new Failed(new BackendUnavailableException(location.backend(),
+                "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
         rotations.tryEmitComplete();
         log.debug("cache stopped");
     }
@@ -675,7 +656,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         while (slots.size() >= maxSize && it.hasNext()) {
             Map.Entry<BackendLocation, Slot> eldest = it.next();
             // Watched locations and reads in flight stay: dropping a watched one would silently end a watch.
-            if (eldest.getValue().pins == 0 && !eldest.getValue().polling && !flights.containsKey(eldest.getKey())) {
+            if (eldest.getValue().pins == 0 && !eldest.getValue().polling && !loader.inFlight(eldest.getKey())) {
                 it.remove();
                 metrics.eviction();
             }
@@ -712,23 +693,6 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         }
     }
 
-    private static final class Flight {
-        final Sinks.One<Outcome> sink = Sinks.one();
-    }
-
     private record Due(BackendLocation location, Slot slot) {
-    }
-
-    private sealed interface Outcome permits Loaded, Absent, Failed {
-    }
-
-    private record Loaded(CachedSecret secret) implements Outcome {
-    }
-
-    private enum Absent implements Outcome {
-        INSTANCE
-    }
-
-    private record Failed(RuntimeException error, Instant retryAt) implements Outcome {
     }
 }
