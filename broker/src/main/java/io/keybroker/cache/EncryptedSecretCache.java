@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -64,8 +63,9 @@ import reactor.core.scheduler.Scheduler;
  * although it was due for a refresh ahead (the backend failed or was slow) is also served stale at once while
  * usable, and never makes a request wait for the backend.
  *
- * <p>All state lives in one map guarded by one lock, held only for map work: backend calls, encryption and
- * decryption happen outside it.
+ * <p>It is a façade over {@link CacheTiming} (every duration), {@link SingleFlightLoader} (one backend read per
+ * location) and {@link EntryTable} (the bounded slots). All state lives in the table, whose monitor is the one
+ * lock, held only for table work: backend calls, encryption and decryption happen outside it.
  */
 public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, AutoCloseable {
 
@@ -87,15 +87,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final boolean ownsScheduler;
     private final CacheTiming timing;
     private final CacheMetrics metrics;
-    private final int maxSize;
-    /** The most locations all watches together may pin: half the cache, so reads always have room. */
-    private final int maxPinned;
 
-    private final Object lock = new Object();
-    /** Access-ordered, so the eldest entry is the least recently used. Guarded by {@link #lock}. */
-    private final LinkedHashMap<BackendLocation, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
-    /** The number of slots with pins; guarded by {@link #lock}. */
-    private int pinned;
+    /** Every location's state; its monitor is the one lock of the cache. */
+    private final EntryTable table;
     private final SingleFlightLoader loader;
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
     /** Completes on stop; background calls end with it. */
@@ -116,10 +110,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
         this.timing = new CacheTiming(cache, rotation, random);
-        this.maxSize = cache.maxSize();
-        this.maxPinned = Math.max(1, maxSize / 2);
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
         this.loader = new SingleFlightLoader(this::read);
+        this.table = new EntryTable(cache.maxSize(), loader::inFlight, metrics::eviction);
     }
 
     // ---------------------------------------------------------------------------------------------- requests
@@ -129,7 +122,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Objects.requireNonNull(location, "location must not be null");
         return Mono.defer(() -> {
             Mono<CacheLookup> fromMemory;
-            synchronized (lock) {
+            synchronized (table) {
                 fromMemory = fromMemory(location, clock.instant());
             }
             return fromMemory != null ? fromMemory : load(location).flatMap(outcome -> answerGet(location, outcome));
@@ -138,7 +131,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     /** The answer memory alone can give, or {@code null} when the backend must be asked. */
     private @Nullable Mono<CacheLookup> fromMemory(BackendLocation location, Instant now) {
-        Slot slot = slots.get(location);
+        Slot slot = table.get(location);
         if (slot == null) {
             return null;
         }
@@ -187,8 +180,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         if (outcome instanceof Failed failed) {
             Instant now = clock.instant();
             CachedSecret stale = null;
-            synchronized (lock) {
-                Slot slot = slots.get(location);
+            synchronized (table) {
+                Slot slot = table.get(location);
                 if (slot != null && slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
                     slot.lastHitAt = now;
                     stale = slot.data;
@@ -210,8 +203,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Objects.requireNonNull(location, "location must not be null");
         return load(location).flatMap(outcome -> {
             if (outcome instanceof Loaded loaded) {
-                synchronized (lock) {
-                    Slot slot = slots.get(location);
+                synchronized (table) {
+                    Slot slot = table.get(location);
                     if (slot != null) {
                         slot.lastHitAt = clock.instant();
                     }
@@ -234,57 +227,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     @Override
     public Watch watch(Collection<BackendLocation> locations) {
         Set<BackendLocation> watched = Set.copyOf(locations);
-        pin(watched);
+        table.pin(watched, clock.instant());
         return new Watch(rotations.asFlux().filter(event -> watched.contains(event.location())),
-                () -> unpin(watched));
-    }
-
-    /** Pins every location or none: a watch that would pin more than {@link #maxPinned} locations is refused. */
-    private void pin(Set<BackendLocation> locations) {
-        Instant now = clock.instant();
-        synchronized (lock) {
-            int fresh = 0;
-            for (BackendLocation location : locations) {
-                Slot slot = slots.get(location);
-                if (slot == null || slot.pins == 0) {
-                    fresh++;
-                }
-            }
-            if (pinned + fresh > maxPinned) {
-                throw new WatchCapacityException(maxPinned);
-            }
-            List<BackendLocation> done = new ArrayList<>();
-            for (BackendLocation location : locations) {
-                Slot slot = slotFor(location);
-                if (slot == null) {
-                    // Every other slot is busy with a read or poll: undo, rather than hold a watch past max-size.
-                    unpinLocked(done);
-                    throw new WatchCapacityException(maxPinned);
-                }
-                if (slot.pins++ == 0) {
-                    pinned++;
-                }
-                done.add(location);
-                if (slot.data == null && slot.nextPollAt == null) {
-                    slot.nextPollAt = now;
-                }
-            }
-        }
-    }
-
-    private void unpin(Collection<BackendLocation> locations) {
-        synchronized (lock) {
-            unpinLocked(locations);
-        }
-    }
-
-    private void unpinLocked(Collection<BackendLocation> locations) {
-        for (BackendLocation location : locations) {
-            Slot slot = slots.get(location);
-            if (slot != null && slot.pins > 0 && --slot.pins == 0) {
-                pinned--;
-            }
-        }
+                () -> table.unpin(watched));
     }
 
     private RuntimeException failure(BackendLocation location, RuntimeException error, Duration retryAfter) {
@@ -349,8 +294,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         CachedSecret entry;
         RotationEvent event = null;
         boolean recovered;
-        synchronized (lock) {
-            Slot slot = slotFor(location);
+        synchronized (table) {
+            Slot slot = table.slotFor(location);
             if (slot == null) {
                 // The cache is full of slots that cannot be dropped right now: serve this read, keep nothing.
                 return new Loaded(new CachedSecret(location, current, previous, now, now, secret.marker()));
@@ -384,8 +329,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private LoadOutcome installAbsent(BackendLocation location) {
         Instant now = clock.instant();
         boolean deleted;
-        synchronized (lock) {
-            Slot slot = slotFor(location);
+        synchronized (table) {
+            Slot slot = table.slotFor(location);
             if (slot == null) {
                 return Absent.INSTANCE;
             }
@@ -423,8 +368,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Instant now = clock.instant();
         Instant retryAt;
         boolean first;
-        synchronized (lock) {
-            Slot slot = polled != null ? polled : slotFor(location);
+        synchronized (table) {
+            Slot slot = polled != null ? polled : table.slotFor(location);
             if (slot == null) {
                 return new Failed(error, now.plus(timing.failureBackoff(1)));
             }
@@ -452,9 +397,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Instant now = clock.instant();
         List<Due> reads = new ArrayList<>();
         List<Due> polls = new ArrayList<>();
-        synchronized (lock) {
-            // Iterating does not change the access order, so background work never counts as a use.
-            Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
+        synchronized (table) {
+            Iterator<Map.Entry<BackendLocation, Slot>> it = table.walk();
             while (it.hasNext()) {
                 Map.Entry<BackendLocation, Slot> e = it.next();
                 BackendLocation location = e.getKey();
@@ -546,7 +490,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Instant now = clock.instant();
         boolean recovered = false;
         boolean unchanged;
-        synchronized (lock) {
+        synchronized (table) {
             slot.polling = false;
             unchanged = marker.isPresent() && slot.data != null && marker.get().equals(slot.data.marker());
             if (unchanged) {
@@ -561,7 +505,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     }
 
     private void endPoll(Slot slot) {
-        synchronized (lock) {
+        synchronized (table) {
             slot.polling = false;
         }
     }
@@ -570,7 +514,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     @Override
     public void start() {
-        synchronized (lock) {
+        synchronized (table) {
             if (ticker == null) {
                 stopped = Sinks.empty();
                 long period = timing.tickInterval().toMillis();
@@ -589,7 +533,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     @Override
     public void stop() {
         Disposable stopping;
-        synchronized (lock) {
+        synchronized (table) {
             stopping = ticker;
             ticker = null;
         }
@@ -633,64 +577,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     // --------------------------------------------------------------------------------------------- helpers
 
-    /**
-     * The slot for a location, created if absent; creating one may evict the least recently used. Null when the
-     * cache holds max-size slots and none can be dropped (watched, or busy with a read or poll): max-size is a
-     * hard bound, so the caller then serves its answer without remembering it.
-     */
-    private Slot slotFor(BackendLocation location) {
-        Slot slot = slots.get(location);
-        if (slot == null) {
-            evictToMakeRoom();
-            if (slots.size() >= maxSize) {
-                return null;
-            }
-            slot = new Slot();
-            slots.put(location, slot);
-        }
-        return slot;
-    }
-
-    private void evictToMakeRoom() {
-        Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
-        while (slots.size() >= maxSize && it.hasNext()) {
-            Map.Entry<BackendLocation, Slot> eldest = it.next();
-            // Watched locations and reads in flight stay: dropping a watched one would silently end a watch.
-            if (eldest.getValue().pins == 0 && !eldest.getValue().polling && !loader.inFlight(eldest.getKey())) {
-                it.remove();
-                metrics.eviction();
-            }
-        }
-    }
-
     private int size() {
-        synchronized (lock) {
-            return slots.size();
-        }
-    }
-
-    /** Mutable bookkeeping for one location; every field is guarded by {@link #lock}. */
-    private static final class Slot {
-        CachedSecret data;
-        Instant notFoundUntil;
-        Instant lastHitAt;
-        Instant nextPollAt;
-        Instant retryAt;
-        RuntimeException lastError;
-        int failures;
-        /** Background reads in a row that found nothing. */
-        int absences;
-        int pins;
-        boolean polling;
-
-        /** Clears the failure state; true when there was one. */
-        boolean recover() {
-            boolean had = lastError != null;
-            failures = 0;
-            retryAt = null;
-            lastError = null;
-            return had;
-        }
+        return table.size();
     }
 
     private record Due(BackendLocation location, Slot slot) {
