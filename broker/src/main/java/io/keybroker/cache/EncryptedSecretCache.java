@@ -3,7 +3,6 @@ package io.keybroker.cache;
 import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
-import io.keybroker.backend.ChangeMarker;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
@@ -17,22 +16,15 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -46,7 +38,7 @@ import reactor.core.scheduler.Scheduler;
  * <h2>How time passes</h2>
  * All timing decisions read the injected {@link Clock}; background work runs as one periodic tick on the injected
  * Reactor {@link Scheduler}. Tests pass a virtual-time scheduler and a clock that reads it, and move time without
- * sleeping. Each tick walks the entries and starts what is due:
+ * sleeping. Each tick of the {@link ChangePoller} walks the entries and starts what is due:
  * <ul>
  *   <li>a <b>marker poll</b> for each entry still fresh (or watched) whose jittered poll time has come; a data
  *       read follows only when the marker moved;</li>
@@ -64,8 +56,9 @@ import reactor.core.scheduler.Scheduler;
  * usable, and never makes a request wait for the backend.
  *
  * <p>It is a façade over {@link CacheTiming} (every duration), {@link SingleFlightLoader} (one backend read per
- * location) and {@link EntryTable} (the bounded slots). All state lives in the table, whose monitor is the one
- * lock, held only for table work: backend calls, encryption and decryption happen outside it.
+ * location), {@link EntryTable} (the bounded slots) and {@link ChangePoller} (the tick). All state lives in the
+ * table, whose monitor is the one lock, held only for table work: backend calls, encryption and decryption happen
+ * outside it.
  */
 public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, AutoCloseable {
 
@@ -73,7 +66,6 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
     private static final Logger log = LoggerFactory.getLogger(EncryptedSecretCache.class);
-    private static final int MAX_CONCURRENT_CALLS = 16;
     /**
      * A last-resort bound on one backend call. Backends bound their own calls far tighter; this only keeps a
      * backend that never answers from holding a single flight (and every request waiting on it) forever.
@@ -92,9 +84,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final EntryTable table;
     private final SingleFlightLoader loader;
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
-    /** Completes on stop; background calls end with it. */
-    private volatile Sinks.Empty<Void> stopped = Sinks.empty();
-    private volatile Disposable ticker;
+    private final ChangePoller poller;
 
     /**
      * @param scheduler runs the periodic background tick
@@ -113,6 +103,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
         this.loader = new SingleFlightLoader(this::read);
         this.table = new EntryTable(cache.maxSize(), loader::inFlight, metrics::eviction);
+        this.poller = new ChangePoller(table, timing, backends, metrics, clock, scheduler, loader::load,
+                loader::inFlight, this::recordFailure);
     }
 
     // ---------------------------------------------------------------------------------------------- requests
@@ -154,7 +146,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             metrics.miss();
             return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
         }
-        if (slot.data != null && now.isBefore(timing.usableUntil(slot.data)) && refreshWasDue(slot)) {
+        if (slot.data != null && now.isBefore(timing.usableUntil(slot.data)) && slot.refreshWasDue()) {
             // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
             // backend failed or was too slow for that refresh, so answer stale now instead of making this request
             // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
@@ -165,11 +157,6 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             return Mono.just(new CacheLookup(slot.data, Source.STALE));
         }
         return null;
-    }
-
-    /** Whether the tick re-reads this entry ahead of its ttl: it was read since it was fetched, or is watched. */
-    private static boolean refreshWasDue(Slot slot) {
-        return slot.pins > 0 || (slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt()));
     }
 
     private Mono<CacheLookup> answerGet(BackendLocation location, LoadOutcome outcome) {
@@ -353,7 +340,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
      * Remembers a failure and backs off. {@code polled} is the slot a poll worked on (so that a poll does not
      * count as a use in the LRU order), or {@code null} to look the location up.
      */
-    private Failed recordFailure(BackendLocation location, Slot polled, Throwable ex) {
+    private Failed recordFailure(BackendLocation location, @Nullable Slot polled, Throwable ex) {
         RuntimeException error;
         if (ex instanceof TimeoutException) {
             error = new BackendUnavailableException(location.backend(), location.backend() + " did not answer "
@@ -390,140 +377,16 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return new Failed(error, retryAt);
     }
 
-    // ------------------------------------------------------------------------------------------ background
-
-    /** Runs the due background work once; the periodic task calls it, tests may call it directly. */
+    /** Runs the due background work once; tests call it to move the background on without a scheduler. */
     void tick() {
-        Instant now = clock.instant();
-        List<Due> reads = new ArrayList<>();
-        List<Due> polls = new ArrayList<>();
-        synchronized (table) {
-            Iterator<Map.Entry<BackendLocation, Slot>> it = table.walk();
-            while (it.hasNext()) {
-                Map.Entry<BackendLocation, Slot> e = it.next();
-                BackendLocation location = e.getKey();
-                Slot slot = e.getValue();
-                boolean busy = slot.polling || loader.inFlight(location);
-                boolean pinned = slot.pins > 0;
-                boolean backingOff = slot.retryAt != null && now.isBefore(slot.retryAt);
-                if (slot.data != null && !now.isBefore(timing.usableUntil(slot.data))) {
-                    slot.data = null; // can never be served again
-                }
-                if (slot.notFoundUntil != null && !now.isBefore(slot.notFoundUntil)) {
-                    slot.notFoundUntil = null;
-                }
-                if (!pinned && !busy && !backingOff && slot.data == null && slot.notFoundUntil == null) {
-                    it.remove();
-                    continue;
-                }
-                if (busy || backingOff) {
-                    continue;
-                }
-                if (slot.data == null) {
-                    // Only a watched location gets here: keep trying to load it.
-                    if (slot.notFoundUntil == null && CacheTiming.due(slot.nextPollAt, now)) {
-                        slot.polling = true;
-                        reads.add(new Due(location, slot));
-                    }
-                    continue;
-                }
-                if (refreshWasDue(slot) && !now.isBefore(timing.refreshAt(slot.data))) {
-                    slot.polling = true;
-                    reads.add(new Due(location, slot));
-                } else if ((pinned || now.isBefore(timing.freshUntil(slot.data)))
-                        && CacheTiming.due(slot.nextPollAt, now)) {
-                    slot.polling = true;
-                    polls.add(new Due(location, slot));
-                }
-            }
-        }
-        if (reads.isEmpty() && polls.isEmpty()) {
-            return;
-        }
-        // A read waiting for one of the MAX_CONCURRENT_CALLS is marked busy (polling) from now until it ends, so
-        // the next tick does not queue it again: otherwise a backlog of reads grows by itself every tick.
-        Flux.concat(Flux.fromIterable(reads).map(due -> load(due.location()).then()
-                                .doFinally(signal -> endPoll(due.slot()))),
-                        Flux.fromIterable(polls).map(this::poll))
-                .flatMap(call -> call, MAX_CONCURRENT_CALLS)
-                .takeUntilOther(stopped.asMono())
-                .subscribe(null, ex -> log.warn("background cache work failed: {}", ex.toString()));
-    }
-
-    /** Asks for the change marker and reads the data only when it moved. */
-    private Mono<Void> poll(Due due) {
-        BackendLocation location = due.location();
-        Slot slot = due.slot();
-        SecretBackend backend;
-        try {
-            backend = backends.get(location.backend());
-        } catch (RuntimeException ex) {
-            endPoll(slot);
-            recordFailure(location, slot, ex);
-            return Mono.empty();
-        }
-        Timer.Sample sample = metrics.start();
-        return Mono.defer(() -> backend.marker(location))
-                .timeout(CALL_LIMIT, scheduler)
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .flatMap(marker -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.MARKER,
-                            marker.isPresent() ? CacheMetrics.OK : CacheMetrics.NOT_FOUND);
-                    if (unchanged(slot, marker)) {
-                        return Mono.<Void>empty();
-                    }
-                    endPoll(slot);
-                    return load(location).then();
-                })
-                .onErrorResume(ex -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.MARKER, CacheMetrics.ERROR);
-                    endPoll(slot);
-                    recordFailure(location, slot, ex);
-                    return Mono.empty();
-                })
-                .doFinally(signal -> endPoll(slot));
-    }
-
-    /** Whether the marker still matches the entry; if so, schedules the next poll. */
-    private boolean unchanged(Slot slot, Optional<ChangeMarker> marker) {
-        Instant now = clock.instant();
-        boolean recovered = false;
-        boolean unchanged;
-        synchronized (table) {
-            slot.polling = false;
-            unchanged = marker.isPresent() && slot.data != null && marker.get().equals(slot.data.marker());
-            if (unchanged) {
-                recovered = slot.recover();
-                slot.nextPollAt = timing.nextPoll(now);
-            }
-        }
-        if (recovered) {
-            log.info("the backend answers change-marker polls again");
-        }
-        return unchanged;
-    }
-
-    private void endPoll(Slot slot) {
-        synchronized (table) {
-            slot.polling = false;
-        }
+        poller.tick();
     }
 
     // ------------------------------------------------------------------------------------------- lifecycle
 
     @Override
     public void start() {
-        synchronized (table) {
-            if (ticker == null) {
-                stopped = Sinks.empty();
-                long period = timing.tickInterval().toMillis();
-                ticker = scheduler.schedulePeriodically(this::safeTick, period, period, TimeUnit.MILLISECONDS);
-                log.debug("cache poller started: ttl {}, max-stale {}, poll-interval {} (jitter {}), tick {}",
-                        timing.ttl(), timing.maxStale(), timing.pollInterval(), timing.jitter(),
-                        timing.tickInterval());
-            }
-        }
+        poller.start();
     }
 
     /**
@@ -532,15 +395,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
      */
     @Override
     public void stop() {
-        Disposable stopping;
-        synchronized (table) {
-            stopping = ticker;
-            ticker = null;
-        }
-        if (stopping != null) {
-            stopping.dispose();
-        }
-        stopped.tryEmitEmpty();
+        poller.stop();
         loader.abandonAll(location -> new Failed(new BackendUnavailableException(location.backend(),
                 "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
         rotations.tryEmitComplete();
@@ -549,7 +404,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     @Override
     public boolean isRunning() {
-        return ticker != null;
+        return poller.isRunning();
     }
 
     /** Stops, and releases the scheduler if this cache owns it. */
@@ -566,21 +421,10 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return PHASE;
     }
 
-    private void safeTick() {
-        try {
-            tick();
-        } catch (RuntimeException ex) {
-            // A periodic task that throws is cancelled; log and keep polling.
-            log.warn("cache background tick failed: {}", ex.toString());
-        }
-    }
-
     // --------------------------------------------------------------------------------------------- helpers
 
     private int size() {
         return table.size();
     }
 
-    private record Due(BackendLocation location, Slot slot) {
-    }
 }

@@ -22,6 +22,15 @@ final class Slot {
     /** A marker poll or background read is running or queued; such a slot is neither evicted nor queued again. */
     boolean polling;
 
+    /**
+     * Whether the tick re-reads this entry ahead of its ttl: it was read since it was fetched, or is watched. An
+     * entry nobody reads is left to expire, so idle secrets cost no backend traffic.
+     */
+    boolean refreshWasDue() {
+        CachedSecret current = data;
+        return pins > 0 || (current != null && lastHitAt != null && lastHitAt.isAfter(current.fetchedAt()));
+    }
+
     /** Clears the failure state; true when there was one. */
     boolean recover() {
         boolean had = lastError != null;
