@@ -1,25 +1,20 @@
 package io.keybroker.cache;
 
 import io.keybroker.backend.BackendLocation;
-import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
-import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
 import io.keybroker.cache.CacheLookup.Source;
-import io.keybroker.cache.LoadOutcome.Absent;
 import io.keybroker.cache.LoadOutcome.Failed;
 import io.keybroker.cache.LoadOutcome.Loaded;
 import io.keybroker.rotation.RotationProperties;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -56,7 +51,8 @@ import reactor.core.scheduler.Scheduler;
  * usable, and never makes a request wait for the backend.
  *
  * <p>It is a façade over {@link CacheTiming} (every duration), {@link SingleFlightLoader} (one backend read per
- * location), {@link EntryTable} (the bounded slots) and {@link ChangePoller} (the tick). All state lives in the
+ * location), {@link BackendReader} (a read and what it leaves in the table), {@link EntryTable} (the bounded
+ * slots) and {@link ChangePoller} (the tick). All state lives in the
  * table, whose monitor is the one lock, held only for table work: backend calls, encryption and decryption happen
  * outside it.
  */
@@ -72,8 +68,6 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
      */
     static final Duration CALL_LIMIT = Duration.ofSeconds(60);
 
-    private final SecretBackends backends;
-    private final SecretCipher cipher;
     private final Clock clock;
     private final Scheduler scheduler;
     private final boolean ownsScheduler;
@@ -84,6 +78,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private final EntryTable table;
     private final SingleFlightLoader loader;
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
+    private final BackendReader reader;
     private final ChangePoller poller;
 
     /**
@@ -95,16 +90,17 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             RotationProperties rotation, MeterRegistry registry, Clock clock, Scheduler scheduler,
             boolean ownsScheduler, RandomGenerator random) {
         this.ownsScheduler = ownsScheduler;
-        this.backends = Objects.requireNonNull(backends, "backends must not be null");
-        this.cipher = Objects.requireNonNull(cipher, "cipher must not be null");
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
         this.timing = new CacheTiming(cache, rotation, random);
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
+        // The loader starts reads, the table spares slots the loader is reading, the reader writes into the table:
+        // the loader reaches the reader through this cache, only when a read starts, after construction.
         this.loader = new SingleFlightLoader(this::read);
         this.table = new EntryTable(cache.maxSize(), loader::inFlight, metrics::eviction);
+        this.reader = new BackendReader(backends, cipher, table, timing, metrics, clock, scheduler, rotations);
         this.poller = new ChangePoller(table, timing, backends, metrics, clock, scheduler, loader::load,
-                loader::inFlight, this::recordFailure);
+                loader::inFlight, reader::recordFailure);
     }
 
     // ---------------------------------------------------------------------------------------------- requests
@@ -238,146 +234,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return loader.load(location);
     }
 
-    /** One read of the backend, cached as it ends; never fails (a failure is remembered and answered). */
     private Mono<LoadOutcome> read(BackendLocation location) {
-        SecretBackend backend;
-        try {
-            backend = backends.get(location.backend());
-        } catch (RuntimeException ex) {
-            return Mono.just(recordFailure(location, null, ex));
-        }
-        Timer.Sample sample = metrics.start();
-        // Not cancelled on stop: a read in flight finishes (backends bound their own time) and wipes its value.
-        return Mono.defer(() -> backend.read(location))
-                .timeout(CALL_LIMIT, scheduler)
-                .doOnDiscard(BackendSecret.class, BackendSecret::wipe)
-                .map(secret -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.OK);
-                    return install(location, secret);
-                })
-                .switchIfEmpty(Mono.fromSupplier(() -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.NOT_FOUND);
-                    return installAbsent(location);
-                }))
-                .onErrorResume(ex -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.ERROR);
-                    return Mono.just(recordFailure(location, null, ex));
-                });
+        return reader.read(location);
     }
 
-    /** Encrypts the read, wipes its plaintext and replaces the entry whole. */
-    private LoadOutcome install(BackendLocation location, BackendSecret secret) {
-        EncryptedVersion current;
-        EncryptedVersion previous;
-        try {
-            current = cipher.encrypt(location, secret.current());
-            previous = secret.previous() == null ? null : cipher.encrypt(location, secret.previous());
-        } catch (RuntimeException ex) {
-            return recordFailure(location, null, ex);
-        } finally {
-            secret.wipe();
-        }
-        Instant now = clock.instant();
-        CachedSecret entry;
-        RotationEvent event = null;
-        boolean recovered;
-        synchronized (table) {
-            Slot slot = table.slotFor(location);
-            if (slot == null) {
-                // The cache is full of slots that cannot be dropped right now: serve this read, keep nothing.
-                return new Loaded(new CachedSecret(location, current, previous, now, now, secret.marker()));
-            }
-            CachedSecret old = slot.data;
-            boolean rotated = old != null && !old.current().version().equals(current.version());
-            entry = new CachedSecret(location, current, previous, now,
-                    old == null || rotated ? now : old.rotatedAt(), secret.marker());
-            slot.data = entry;
-            slot.absences = 0;
-            slot.notFoundUntil = null;
-            recovered = slot.recover();
-            slot.nextPollAt = timing.nextPoll(now);
-            if (rotated) {
-                event = new RotationEvent(location, current.version(),
-                        previous == null ? null : previous.version(), now);
-            }
-        }
-        if (recovered) {
-            log.info("{} answers again for {}", location.backend(), location);
-        }
-        if (event != null) {
-            log.info("Rotation seen at {}: current version is now {} (previous {})", location,
-                    event.currentVersion(), event.previousVersion());
-            metrics.rotation(location.backend());
-            rotations.emitNext(event, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1)));
-        }
-        return new Loaded(entry);
-    }
-
-    private LoadOutcome installAbsent(BackendLocation location) {
-        Instant now = clock.instant();
-        boolean deleted;
-        synchronized (table) {
-            Slot slot = table.slotFor(location);
-            if (slot == null) {
-                return Absent.INSTANCE;
-            }
-            deleted = slot.data != null;
-            slot.data = null;
-            slot.notFoundUntil = timing.notFoundUntil(now);
-            slot.recover();
-            // Only a watch reads an absent location in the background; each read that still finds nothing waits
-            // twice as long for the next, so a watcher pinning names that do not exist costs ever fewer reads.
-            slot.absences++;
-            slot.nextPollAt = now.plus(timing.notFoundBackoff(slot.absences));
-        }
-        if (deleted) {
-            log.info("{} no longer has a secret at {}; the cached copy was dropped", location.backend(), location);
-        }
-        return Absent.INSTANCE;
-    }
-
-    /**
-     * Remembers a failure and backs off. {@code polled} is the slot a poll worked on (so that a poll does not
-     * count as a use in the LRU order), or {@code null} to look the location up.
-     */
-    private Failed recordFailure(BackendLocation location, @Nullable Slot polled, Throwable ex) {
-        RuntimeException error;
-        if (ex instanceof TimeoutException) {
-            error = new BackendUnavailableException(location.backend(), location.backend() + " did not answer "
-                    + "within " + CALL_LIMIT.toSeconds() + "s for " + location.path() + "; check that it is "
-                    + "reachable from the broker");
-        } else if (ex instanceof RuntimeException runtime) {
-            error = runtime;
-        } else {
-            error = new BackendUnavailableException(location.backend(), location.backend() + " failed for "
-                    + location.path() + ": " + ex.getClass().getSimpleName(), ex);
-        }
-        Instant now = clock.instant();
-        Instant retryAt;
-        boolean first;
-        synchronized (table) {
-            Slot slot = polled != null ? polled : table.slotFor(location);
-            if (slot == null) {
-                return new Failed(error, now.plus(timing.failureBackoff(1)));
-            }
-            slot.failures++;
-            retryAt = now.plus(timing.failureBackoff(slot.failures));
-            slot.retryAt = retryAt;
-            slot.nextPollAt = retryAt;
-            first = slot.lastError == null;
-            slot.lastError = error;
-        }
-        if (first) {
-            log.warn("{} failed for {}: {}; the last good value (if any) is served until keybroker.cache.ttl + "
-                    + "keybroker.cache.max-stale after it was read; retrying with backoff", location.backend(),
-                    location, error.getMessage());
-        } else {
-            log.debug("{} failed again for {}: {}", location.backend(), location, error.getMessage());
-        }
-        return new Failed(error, retryAt);
-    }
-
-    /** Runs the due background work once; tests call it to move the background on without a scheduler. */
+    /** Runs the due background work once; tests may call it to move the background on without a scheduler. */
     void tick() {
         poller.tick();
     }
@@ -426,5 +287,4 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     private int size() {
         return table.size();
     }
-
 }
