@@ -17,11 +17,12 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
  * Wires the backends registry, the cipher with its per-process key, and the cache with its background poller
- * (started and stopped with the application context).
+ * (started and stopped with the application context, ticking on {@code keybrokerScheduler}).
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties({CacheProperties.class, RotationProperties.class})
@@ -63,14 +64,15 @@ public class CacheConfiguration {
     @Bean
     EncryptedSecretCache secretCache(SecretBackends secretBackends, SecretCipher secretCipher,
             CacheProperties cache, RotationProperties rotation, ObjectProvider<MeterRegistry> meterRegistry,
-            Clock clock) {
+            Clock clock, ThreadPoolTaskScheduler keybrokerScheduler) {
         validate(cache, rotation);
         // Commands that run with a small context have no actuator registry; their meters go nowhere.
         MeterRegistry registry = meterRegistry.getIfAvailable(SimpleMeterRegistry::new);
-        // One daemon thread for the periodic tick (the backend calls run on the backends' own clients); the cache
-        // owns it and releases it on close.
+        // The tick and the call time limits run on the broker's one scheduler (the backend calls themselves run on
+        // the backends' own clients). The context owns that pool, so the cache must not dispose it on close.
         return new EncryptedSecretCache(secretBackends, secretCipher, cache, rotation, registry, clock,
-                Schedulers.newSingle("keybroker-cache", true), true, new Random());
+                Schedulers.fromExecutorService(keybrokerScheduler.getScheduledExecutor(), "keybroker-cache"), false,
+                new Random());
     }
 
     static void validate(CacheProperties cache, RotationProperties rotation) {

@@ -1,37 +1,25 @@
 package io.keybroker.cache;
 
 import io.keybroker.backend.BackendLocation;
-import io.keybroker.backend.BackendSecret;
 import io.keybroker.backend.BackendUnavailableException;
-import io.keybroker.backend.ChangeMarker;
-import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.SecretFormatException;
 import io.keybroker.cache.CacheLookup.Source;
+import io.keybroker.cache.LoadOutcome.Failed;
+import io.keybroker.cache.LoadOutcome.Loaded;
 import io.keybroker.rotation.RotationProperties;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -45,7 +33,7 @@ import reactor.core.scheduler.Scheduler;
  * <h2>How time passes</h2>
  * All timing decisions read the injected {@link Clock}; background work runs as one periodic tick on the injected
  * Reactor {@link Scheduler}. Tests pass a virtual-time scheduler and a clock that reads it, and move time without
- * sleeping. Each tick walks the entries and starts what is due:
+ * sleeping. Each tick of the {@link ChangePoller} walks the entries and starts what is due:
  * <ul>
  *   <li>a <b>marker poll</b> for each entry still fresh (or watched) whose jittered poll time has come; a data
  *       read follows only when the marker moved;</li>
@@ -62,8 +50,11 @@ import reactor.core.scheduler.Scheduler;
  * although it was due for a refresh ahead (the backend failed or was slow) is also served stale at once while
  * usable, and never makes a request wait for the backend.
  *
- * <p>All state lives in one map guarded by one lock, held only for map work: backend calls, encryption and
- * decryption happen outside it.
+ * <p>It is a façade over {@link CacheTiming} (every duration), {@link SingleFlightLoader} (one backend read per
+ * location), {@link BackendReader} (a read and what it leaves in the table), {@link EntryTable} (the bounded
+ * slots) and {@link ChangePoller} (the tick). All state lives in the
+ * table, whose monitor is the one lock, held only for table work: backend calls, encryption and decryption happen
+ * outside it.
  */
 public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, AutoCloseable {
 
@@ -71,48 +62,24 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
     private static final Logger log = LoggerFactory.getLogger(EncryptedSecretCache.class);
-    private static final Duration INITIAL_BACKOFF = Duration.ofSeconds(1);
-    private static final Duration BACKOFF_CAP = Duration.ofSeconds(60);
-    private static final double REFRESH_AHEAD = 0.8;
-    private static final int MAX_CONCURRENT_CALLS = 16;
     /**
      * A last-resort bound on one backend call. Backends bound their own calls far tighter; this only keeps a
      * backend that never answers from holding a single flight (and every request waiting on it) forever.
      */
     static final Duration CALL_LIMIT = Duration.ofSeconds(60);
 
-    private final SecretBackends backends;
-    private final SecretCipher cipher;
     private final Clock clock;
     private final Scheduler scheduler;
     private final boolean ownsScheduler;
-    private final RandomGenerator random;
+    private final CacheTiming timing;
     private final CacheMetrics metrics;
-    private final Duration ttl;
-    private final Duration maxStale;
-    private final Duration notFoundTtl;
-    /** The first wait before a watched absent location is read again; doubles per read that finds nothing. */
-    private final Duration notFoundBackoff;
-    private final Duration notFoundMaxBackoff;
-    private final Duration refreshAfter;
-    private final Duration pollInterval;
-    private final double jitter;
-    private final int maxSize;
-    /** The most locations all watches together may pin: half the cache, so reads always have room. */
-    private final int maxPinned;
-    private final Duration maxBackoff;
-    private final Duration tickInterval;
 
-    private final Object lock = new Object();
-    /** Access-ordered, so the eldest entry is the least recently used. Guarded by {@link #lock}. */
-    private final LinkedHashMap<BackendLocation, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
-    /** The number of slots with pins; guarded by {@link #lock}. */
-    private int pinned;
-    private final Map<BackendLocation, Flight> flights = new ConcurrentHashMap<>();
+    /** Every location's state; its monitor is the one lock of the cache. */
+    private final EntryTable table;
+    private final SingleFlightLoader loader;
     private final Sinks.Many<RotationEvent> rotations = Sinks.many().multicast().directBestEffort();
-    /** Completes on stop; background calls end with it. */
-    private volatile Sinks.Empty<Void> stopped = Sinks.empty();
-    private volatile Disposable ticker;
+    private final BackendReader reader;
+    private final ChangePoller poller;
 
     /**
      * @param scheduler runs the periodic background tick
@@ -123,24 +90,17 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             RotationProperties rotation, MeterRegistry registry, Clock clock, Scheduler scheduler,
             boolean ownsScheduler, RandomGenerator random) {
         this.ownsScheduler = ownsScheduler;
-        this.backends = Objects.requireNonNull(backends, "backends must not be null");
-        this.cipher = Objects.requireNonNull(cipher, "cipher must not be null");
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
-        this.random = Objects.requireNonNull(random, "random must not be null");
-        this.ttl = cache.ttl();
-        this.maxStale = cache.maxStale();
-        this.notFoundTtl = cache.notFoundTtl();
-        this.maxSize = cache.maxSize();
-        this.maxPinned = Math.max(1, maxSize / 2);
-        this.refreshAfter = Duration.ofMillis((long) (ttl.toMillis() * REFRESH_AHEAD));
-        this.pollInterval = rotation.pollInterval();
-        this.jitter = rotation.jitter();
-        this.maxBackoff = max(INITIAL_BACKOFF, min(pollInterval, BACKOFF_CAP));
-        this.notFoundMaxBackoff = max(cache.notFoundMaxBackoff(), Duration.ofMillis(1));
-        this.notFoundBackoff = min(max(max(notFoundTtl, pollInterval), Duration.ofMillis(1)), notFoundMaxBackoff);
-        this.tickInterval = max(Duration.ofMillis(100), min(pollInterval.dividedBy(10), Duration.ofSeconds(1)));
+        this.timing = new CacheTiming(cache, rotation, random);
         this.metrics = new CacheMetrics(Objects.requireNonNull(registry, "registry must not be null"), this::size);
+        // The loader starts reads, the table spares slots the loader is reading, the reader writes into the table:
+        // the loader reaches the reader through this cache, only when a read starts, after construction.
+        this.loader = new SingleFlightLoader(this::read);
+        this.table = new EntryTable(cache.maxSize(), loader::inFlight, metrics::eviction);
+        this.reader = new BackendReader(backends, cipher, table, timing, metrics, clock, scheduler, rotations);
+        this.poller = new ChangePoller(table, timing, backends, metrics, clock, scheduler, loader::load,
+                loader::inFlight, reader::recordFailure);
     }
 
     // ---------------------------------------------------------------------------------------------- requests
@@ -150,7 +110,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Objects.requireNonNull(location, "location must not be null");
         return Mono.defer(() -> {
             Mono<CacheLookup> fromMemory;
-            synchronized (lock) {
+            synchronized (table) {
                 fromMemory = fromMemory(location, clock.instant());
             }
             return fromMemory != null ? fromMemory : load(location).flatMap(outcome -> answerGet(location, outcome));
@@ -159,11 +119,11 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
 
     /** The answer memory alone can give, or {@code null} when the backend must be asked. */
     private @Nullable Mono<CacheLookup> fromMemory(BackendLocation location, Instant now) {
-        Slot slot = slots.get(location);
+        Slot slot = table.get(location);
         if (slot == null) {
             return null;
         }
-        if (slot.data != null && now.isBefore(freshUntil(slot.data))) {
+        if (slot.data != null && now.isBefore(timing.freshUntil(slot.data))) {
             slot.lastHitAt = now;
             metrics.hit();
             return Mono.just(new CacheLookup(slot.data, Source.CACHE));
@@ -174,7 +134,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         }
         if (slot.retryAt != null && now.isBefore(slot.retryAt) && slot.lastError != null) {
             // Backing off after a failure: do not call the backend again for every request.
-            if (slot.data != null && now.isBefore(usableUntil(slot.data))) {
+            if (slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
                 slot.lastHitAt = now;
                 metrics.stale();
                 return Mono.just(new CacheLookup(slot.data, Source.STALE));
@@ -182,7 +142,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
             metrics.miss();
             return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
         }
-        if (slot.data != null && now.isBefore(usableUntil(slot.data)) && refreshWasDue(slot)) {
+        if (slot.data != null && now.isBefore(timing.usableUntil(slot.data)) && slot.refreshWasDue()) {
             // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
             // backend failed or was too slow for that refresh, so answer stale now instead of making this request
             // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
@@ -195,12 +155,7 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return null;
     }
 
-    /** Whether the tick re-reads this entry ahead of its ttl: it was read since it was fetched, or is watched. */
-    private static boolean refreshWasDue(Slot slot) {
-        return slot.pins > 0 || (slot.lastHitAt != null && slot.lastHitAt.isAfter(slot.data.fetchedAt()));
-    }
-
-    private Mono<CacheLookup> answerGet(BackendLocation location, Outcome outcome) {
+    private Mono<CacheLookup> answerGet(BackendLocation location, LoadOutcome outcome) {
         if (outcome instanceof Loaded loaded) {
             metrics.miss();
             return Mono.just(new CacheLookup(loaded.secret(), Source.BACKEND));
@@ -208,9 +163,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         if (outcome instanceof Failed failed) {
             Instant now = clock.instant();
             CachedSecret stale = null;
-            synchronized (lock) {
-                Slot slot = slots.get(location);
-                if (slot != null && slot.data != null && now.isBefore(usableUntil(slot.data))) {
+            synchronized (table) {
+                Slot slot = table.get(location);
+                if (slot != null && slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
                     slot.lastHitAt = now;
                     stale = slot.data;
                 }
@@ -231,8 +186,8 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         Objects.requireNonNull(location, "location must not be null");
         return load(location).flatMap(outcome -> {
             if (outcome instanceof Loaded loaded) {
-                synchronized (lock) {
-                    Slot slot = slots.get(location);
+                synchronized (table) {
+                    Slot slot = table.get(location);
                     if (slot != null) {
                         slot.lastHitAt = clock.instant();
                     }
@@ -255,57 +210,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
     @Override
     public Watch watch(Collection<BackendLocation> locations) {
         Set<BackendLocation> watched = Set.copyOf(locations);
-        pin(watched);
+        table.pin(watched, clock.instant());
         return new Watch(rotations.asFlux().filter(event -> watched.contains(event.location())),
-                () -> unpin(watched));
-    }
-
-    /** Pins every location or none: a watch that would pin more than {@link #maxPinned} locations is refused. */
-    private void pin(Set<BackendLocation> locations) {
-        Instant now = clock.instant();
-        synchronized (lock) {
-            int fresh = 0;
-            for (BackendLocation location : locations) {
-                Slot slot = slots.get(location);
-                if (slot == null || slot.pins == 0) {
-                    fresh++;
-                }
-            }
-            if (pinned + fresh > maxPinned) {
-                throw new WatchCapacityException(maxPinned);
-            }
-            List<BackendLocation> done = new ArrayList<>();
-            for (BackendLocation location : locations) {
-                Slot slot = slotFor(location);
-                if (slot == null) {
-                    // Every other slot is busy with a read or poll: undo, rather than hold a watch past max-size.
-                    unpinLocked(done);
-                    throw new WatchCapacityException(maxPinned);
-                }
-                if (slot.pins++ == 0) {
-                    pinned++;
-                }
-                done.add(location);
-                if (slot.data == null && slot.nextPollAt == null) {
-                    slot.nextPollAt = now;
-                }
-            }
-        }
-    }
-
-    private void unpin(Collection<BackendLocation> locations) {
-        synchronized (lock) {
-            unpinLocked(locations);
-        }
-    }
-
-    private void unpinLocked(Collection<BackendLocation> locations) {
-        for (BackendLocation location : locations) {
-            Slot slot = slots.get(location);
-            if (slot != null && slot.pins > 0 && --slot.pins == 0) {
-                pinned--;
-            }
-        }
+                () -> table.unpin(watched));
     }
 
     private RuntimeException failure(BackendLocation location, RuntimeException error, Duration retryAfter) {
@@ -316,307 +223,31 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
         return new SecretUnavailableException(location.backend(), location.backend() + " could not be read for "
                 + location.path() + ": " + error.getMessage() + "; no cached copy is usable (the last good read, "
-                + "if any, is older than keybroker.cache.ttl " + ttl + " + keybroker.cache.max-stale " + maxStale
+                + "if any, is older than keybroker.cache.ttl " + timing.ttl() + " + keybroker.cache.max-stale "
+                + timing.maxStale()
                 + "); the broker asks the backend again in " + seconds + "s", retryAfter, error);
     }
 
     // ------------------------------------------------------------------------------------------------ loading
 
-    /** One backend read per location at a time: a caller arriving while a read is in flight waits for it. */
-    private Mono<Outcome> load(BackendLocation location) {
-        return Mono.defer(() -> {
-            Flight flight = new Flight();
-            Flight inFlight = flights.putIfAbsent(location, flight);
-            if (inFlight != null) {
-                return inFlight.sink.asMono();
-            }
-            // Started after putIfAbsent returned: a backend that answers synchronously must not re-enter the map
-            // operation that registered the flight.
-            startRead(location, flight);
-            return flight.sink.asMono();
-        });
+    private Mono<LoadOutcome> load(BackendLocation location) {
+        return loader.load(location);
     }
 
-    private void startRead(BackendLocation location, Flight flight) {
-        SecretBackend backend;
-        try {
-            backend = backends.get(location.backend());
-        } catch (RuntimeException ex) {
-            finish(location, flight, recordFailure(location, null, ex));
-            return;
-        }
-        Timer.Sample sample = metrics.start();
-        // Not cancelled on stop: a read in flight finishes (backends bound their own time) and wipes its value.
-        Mono.defer(() -> backend.read(location))
-                .timeout(CALL_LIMIT, scheduler)
-                .doOnDiscard(BackendSecret.class, BackendSecret::wipe)
-                .map(secret -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.OK);
-                    return install(location, secret);
-                })
-                .switchIfEmpty(Mono.fromSupplier(() -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.NOT_FOUND);
-                    return installAbsent(location);
-                }))
-                .onErrorResume(ex -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.READ, CacheMetrics.ERROR);
-                    return Mono.just(recordFailure(location, null, ex));
-                })
-                .subscribe(outcome -> finish(location, flight, outcome));
+    private Mono<LoadOutcome> read(BackendLocation location) {
+        return reader.read(location);
     }
 
-    private void finish(BackendLocation location, Flight flight, Outcome outcome) {
-        // Leave the flight before answering, so a caller that starts after the answer sees the new entry (or
-        // starts a new read) and never joins a finished flight.
-        flights.remove(location, flight);
-        flight.sink.tryEmitValue(outcome);
-    }
-
-    /** Encrypts the read, wipes its plaintext and replaces the entry whole. */
-    private Outcome install(BackendLocation location, BackendSecret secret) {
-        EncryptedVersion current;
-        EncryptedVersion previous;
-        try {
-            current = cipher.encrypt(location, secret.current());
-            previous = secret.previous() == null ? null : cipher.encrypt(location, secret.previous());
-        } catch (RuntimeException ex) {
-            return recordFailure(location, null, ex);
-        } finally {
-            secret.wipe();
-        }
-        Instant now = clock.instant();
-        CachedSecret entry;
-        RotationEvent event = null;
-        boolean recovered;
-        synchronized (lock) {
-            Slot slot = slotFor(location);
-            if (slot == null) {
-                // The cache is full of slots that cannot be dropped right now: serve this read, keep nothing.
-                return new Loaded(new CachedSecret(location, current, previous, now, now, secret.marker()));
-            }
-            CachedSecret old = slot.data;
-            boolean rotated = old != null && !old.current().version().equals(current.version());
-            entry = new CachedSecret(location, current, previous, now,
-                    old == null || rotated ? now : old.rotatedAt(), secret.marker());
-            slot.data = entry;
-            slot.absences = 0;
-            slot.notFoundUntil = null;
-            recovered = slot.recover();
-            slot.nextPollAt = now.plus(jittered(pollInterval));
-            if (rotated) {
-                event = new RotationEvent(location, current.version(),
-                        previous == null ? null : previous.version(), now);
-            }
-        }
-        if (recovered) {
-            log.info("{} answers again for {}", location.backend(), location);
-        }
-        if (event != null) {
-            log.info("Rotation seen at {}: current version is now {} (previous {})", location,
-                    event.currentVersion(), event.previousVersion());
-            metrics.rotation(location.backend());
-            rotations.emitNext(event, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1)));
-        }
-        return new Loaded(entry);
-    }
-
-    private Outcome installAbsent(BackendLocation location) {
-        Instant now = clock.instant();
-        boolean deleted;
-        synchronized (lock) {
-            Slot slot = slotFor(location);
-            if (slot == null) {
-                return Absent.INSTANCE;
-            }
-            deleted = slot.data != null;
-            slot.data = null;
-            slot.notFoundUntil = now.plus(notFoundTtl);
-            slot.recover();
-            // Only a watch reads an absent location in the background; each read that still finds nothing waits
-            // twice as long for the next, so a watcher pinning names that do not exist costs ever fewer reads.
-            slot.absences++;
-            slot.nextPollAt = now.plus(notFoundBackoff(slot.absences));
-        }
-        if (deleted) {
-            log.info("{} no longer has a secret at {}; the cached copy was dropped", location.backend(), location);
-        }
-        return Absent.INSTANCE;
-    }
-
-    /**
-     * Remembers a failure and backs off. {@code polled} is the slot a poll worked on (so that a poll does not
-     * count as a use in the LRU order), or {@code null} to look the location up.
-     */
-    private Failed recordFailure(BackendLocation location, Slot polled, Throwable ex) {
-        RuntimeException error;
-        if (ex instanceof TimeoutException) {
-            error = new BackendUnavailableException(location.backend(), location.backend() + " did not answer "
-                    + "within " + CALL_LIMIT.toSeconds() + "s for " + location.path() + "; check that it is "
-                    + "reachable from the broker");
-        } else if (ex instanceof RuntimeException runtime) {
-            error = runtime;
-        } else {
-            error = new BackendUnavailableException(location.backend(), location.backend() + " failed for "
-                    + location.path() + ": " + ex.getClass().getSimpleName(), ex);
-        }
-        Instant now = clock.instant();
-        Instant retryAt;
-        boolean first;
-        synchronized (lock) {
-            Slot slot = polled != null ? polled : slotFor(location);
-            if (slot == null) {
-                return new Failed(error, now.plus(backoff(1)));
-            }
-            slot.failures++;
-            retryAt = now.plus(backoff(slot.failures));
-            slot.retryAt = retryAt;
-            slot.nextPollAt = retryAt;
-            first = slot.lastError == null;
-            slot.lastError = error;
-        }
-        if (first) {
-            log.warn("{} failed for {}: {}; the last good value (if any) is served until keybroker.cache.ttl + "
-                    + "keybroker.cache.max-stale after it was read; retrying with backoff", location.backend(),
-                    location, error.getMessage());
-        } else {
-            log.debug("{} failed again for {}: {}", location.backend(), location, error.getMessage());
-        }
-        return new Failed(error, retryAt);
-    }
-
-    // ------------------------------------------------------------------------------------------ background
-
-    /** Runs the due background work once; the periodic task calls it, tests may call it directly. */
+    /** Runs the due background work once; tests may call it to move the background on without a scheduler. */
     void tick() {
-        Instant now = clock.instant();
-        List<Due> reads = new ArrayList<>();
-        List<Due> polls = new ArrayList<>();
-        synchronized (lock) {
-            // Iterating does not change the access order, so background work never counts as a use.
-            Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
-            while (it.hasNext()) {
-                Map.Entry<BackendLocation, Slot> e = it.next();
-                BackendLocation location = e.getKey();
-                Slot slot = e.getValue();
-                boolean busy = slot.polling || flights.containsKey(location);
-                boolean pinned = slot.pins > 0;
-                boolean backingOff = slot.retryAt != null && now.isBefore(slot.retryAt);
-                if (slot.data != null && !now.isBefore(usableUntil(slot.data))) {
-                    slot.data = null; // can never be served again
-                }
-                if (slot.notFoundUntil != null && !now.isBefore(slot.notFoundUntil)) {
-                    slot.notFoundUntil = null;
-                }
-                if (!pinned && !busy && !backingOff && slot.data == null && slot.notFoundUntil == null) {
-                    it.remove();
-                    continue;
-                }
-                if (busy || backingOff) {
-                    continue;
-                }
-                if (slot.data == null) {
-                    // Only a watched location gets here: keep trying to load it.
-                    if (slot.notFoundUntil == null && due(slot.nextPollAt, now)) {
-                        slot.polling = true;
-                        reads.add(new Due(location, slot));
-                    }
-                    continue;
-                }
-                if (refreshWasDue(slot) && !now.isBefore(slot.data.fetchedAt().plus(refreshAfter))) {
-                    slot.polling = true;
-                    reads.add(new Due(location, slot));
-                } else if ((pinned || now.isBefore(freshUntil(slot.data))) && due(slot.nextPollAt, now)) {
-                    slot.polling = true;
-                    polls.add(new Due(location, slot));
-                }
-            }
-        }
-        if (reads.isEmpty() && polls.isEmpty()) {
-            return;
-        }
-        // A read waiting for one of the MAX_CONCURRENT_CALLS is marked busy (polling) from now until it ends, so
-        // the next tick does not queue it again: otherwise a backlog of reads grows by itself every tick.
-        Flux.concat(Flux.fromIterable(reads).map(due -> load(due.location()).then()
-                                .doFinally(signal -> endPoll(due.slot()))),
-                        Flux.fromIterable(polls).map(this::poll))
-                .flatMap(call -> call, MAX_CONCURRENT_CALLS)
-                .takeUntilOther(stopped.asMono())
-                .subscribe(null, ex -> log.warn("background cache work failed: {}", ex.toString()));
-    }
-
-    /** Asks for the change marker and reads the data only when it moved. */
-    private Mono<Void> poll(Due due) {
-        BackendLocation location = due.location();
-        Slot slot = due.slot();
-        SecretBackend backend;
-        try {
-            backend = backends.get(location.backend());
-        } catch (RuntimeException ex) {
-            endPoll(slot);
-            recordFailure(location, slot, ex);
-            return Mono.empty();
-        }
-        Timer.Sample sample = metrics.start();
-        return Mono.defer(() -> backend.marker(location))
-                .timeout(CALL_LIMIT, scheduler)
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .flatMap(marker -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.MARKER,
-                            marker.isPresent() ? CacheMetrics.OK : CacheMetrics.NOT_FOUND);
-                    if (unchanged(slot, marker)) {
-                        return Mono.<Void>empty();
-                    }
-                    endPoll(slot);
-                    return load(location).then();
-                })
-                .onErrorResume(ex -> {
-                    metrics.call(sample, backend.id(), CacheMetrics.MARKER, CacheMetrics.ERROR);
-                    endPoll(slot);
-                    recordFailure(location, slot, ex);
-                    return Mono.empty();
-                })
-                .doFinally(signal -> endPoll(slot));
-    }
-
-    /** Whether the marker still matches the entry; if so, schedules the next poll. */
-    private boolean unchanged(Slot slot, Optional<ChangeMarker> marker) {
-        Instant now = clock.instant();
-        boolean recovered = false;
-        boolean unchanged;
-        synchronized (lock) {
-            slot.polling = false;
-            unchanged = marker.isPresent() && slot.data != null && marker.get().equals(slot.data.marker());
-            if (unchanged) {
-                recovered = slot.recover();
-                slot.nextPollAt = now.plus(jittered(pollInterval));
-            }
-        }
-        if (recovered) {
-            log.info("the backend answers change-marker polls again");
-        }
-        return unchanged;
-    }
-
-    private void endPoll(Slot slot) {
-        synchronized (lock) {
-            slot.polling = false;
-        }
+        poller.tick();
     }
 
     // ------------------------------------------------------------------------------------------- lifecycle
 
     @Override
     public void start() {
-        synchronized (lock) {
-            if (ticker == null) {
-                stopped = Sinks.empty();
-                long period = tickInterval.toMillis();
-                ticker = scheduler.schedulePeriodically(this::safeTick, period, period, TimeUnit.MILLISECONDS);
-                log.debug("cache poller started: ttl {}, max-stale {}, poll-interval {} (jitter {}), tick {}", ttl,
-                        maxStale, pollInterval, jitter, tickInterval);
-            }
-        }
+        poller.start();
     }
 
     /**
@@ -625,27 +256,16 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
      */
     @Override
     public void stop() {
-        Disposable stopping;
-        synchronized (lock) {
-            stopping = ticker;
-            ticker = null;
-        }
-        if (stopping != null) {
-            stopping.dispose();
-        }
-        stopped.tryEmitEmpty();
-        for (Map.Entry<BackendLocation, Flight> e : flights.entrySet()) {
-            BackendLocation location = e.getKey();
-            finish(location, e.getValue(), new Failed(new BackendUnavailableException(location.backend(),
-                    "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
-        }
+        poller.stop();
+        loader.abandonAll(location -> new Failed(new BackendUnavailableException(location.backend(),
+                "the broker is shutting down; the read of " + location + " was stopped"), clock.instant()));
         rotations.tryEmitComplete();
         log.debug("cache stopped");
     }
 
     @Override
     public boolean isRunning() {
-        return ticker != null;
+        return poller.isRunning();
     }
 
     /** Stops, and releases the scheduler if this cache owns it. */
@@ -662,133 +282,9 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         return PHASE;
     }
 
-    private void safeTick() {
-        try {
-            tick();
-        } catch (RuntimeException ex) {
-            // A periodic task that throws is cancelled; log and keep polling.
-            log.warn("cache background tick failed: {}", ex.toString());
-        }
-    }
-
     // --------------------------------------------------------------------------------------------- helpers
 
-    /**
-     * The slot for a location, created if absent; creating one may evict the least recently used. Null when the
-     * cache holds max-size slots and none can be dropped (watched, or busy with a read or poll): max-size is a
-     * hard bound, so the caller then serves its answer without remembering it.
-     */
-    private Slot slotFor(BackendLocation location) {
-        Slot slot = slots.get(location);
-        if (slot == null) {
-            evictToMakeRoom();
-            if (slots.size() >= maxSize) {
-                return null;
-            }
-            slot = new Slot();
-            slots.put(location, slot);
-        }
-        return slot;
-    }
-
-    private void evictToMakeRoom() {
-        Iterator<Map.Entry<BackendLocation, Slot>> it = slots.entrySet().iterator();
-        while (slots.size() >= maxSize && it.hasNext()) {
-            Map.Entry<BackendLocation, Slot> eldest = it.next();
-            // Watched locations and reads in flight stay: dropping a watched one would silently end a watch.
-            if (eldest.getValue().pins == 0 && !eldest.getValue().polling && !flights.containsKey(eldest.getKey())) {
-                it.remove();
-                metrics.eviction();
-            }
-        }
-    }
-
-    /** The wait after the n-th read in a row that found nothing: doubling from the first wait, capped. */
-    private Duration notFoundBackoff(int absences) {
-        long millis = notFoundBackoff.toMillis() << Math.min(absences - 1, 20);
-        return Duration.ofMillis(Math.min(millis, notFoundMaxBackoff.toMillis()));
-    }
-
-    private Instant freshUntil(CachedSecret secret) {
-        return secret.fetchedAt().plus(ttl);
-    }
-
-    private Instant usableUntil(CachedSecret secret) {
-        return secret.fetchedAt().plus(ttl).plus(maxStale);
-    }
-
-    private static boolean due(Instant at, Instant now) {
-        return at == null || !now.isBefore(at);
-    }
-
-    /** {@code base} moved randomly by up to {@code jitter} of itself either way, so a fleet does not poll in step. */
-    private Duration jittered(Duration base) {
-        double factor = 1 + jitter * (2 * random.nextDouble() - 1);
-        return Duration.ofMillis(Math.max(1, (long) (base.toMillis() * factor)));
-    }
-
-    /** Exponential backoff with "equal jitter": half the step fixed, half random. */
-    private Duration backoff(int failures) {
-        long step = INITIAL_BACKOFF.toMillis() << Math.min(failures - 1, 16);
-        step = Math.min(step, maxBackoff.toMillis());
-        return Duration.ofMillis(step / 2 + (long) (random.nextDouble() * (step / 2.0)));
-    }
-
     private int size() {
-        synchronized (lock) {
-            return slots.size();
-        }
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    private static Duration max(Duration a, Duration b) {
-        return a.compareTo(b) >= 0 ? a : b;
-    }
-
-    /** Mutable bookkeeping for one location; every field is guarded by {@link #lock}. */
-    private static final class Slot {
-        CachedSecret data;
-        Instant notFoundUntil;
-        Instant lastHitAt;
-        Instant nextPollAt;
-        Instant retryAt;
-        RuntimeException lastError;
-        int failures;
-        /** Background reads in a row that found nothing. */
-        int absences;
-        int pins;
-        boolean polling;
-
-        /** Clears the failure state; true when there was one. */
-        boolean recover() {
-            boolean had = lastError != null;
-            failures = 0;
-            retryAt = null;
-            lastError = null;
-            return had;
-        }
-    }
-
-    private static final class Flight {
-        final Sinks.One<Outcome> sink = Sinks.one();
-    }
-
-    private record Due(BackendLocation location, Slot slot) {
-    }
-
-    private sealed interface Outcome permits Loaded, Absent, Failed {
-    }
-
-    private record Loaded(CachedSecret secret) implements Outcome {
-    }
-
-    private enum Absent implements Outcome {
-        INSTANCE
-    }
-
-    private record Failed(RuntimeException error, Instant retryAt) implements Outcome {
+        return table.size();
     }
 }

@@ -28,7 +28,8 @@ public class CoreConfiguration {
     }
 
     /**
-     * The one scheduler of the broker's periodic work: policy and TLS reloads, certificate and audit-volume checks.
+     * The one scheduler of the broker's periodic work: policy and TLS reloads, certificate and audit-volume checks,
+     * and the cache's background tick (with the time limits of its backend calls).
      * One pool gives every such task the same thread naming, daemon rule, error handling and shutdown: Spring
      * stops the components (which cancel their tasks) and then destroys this pool with the context. The tasks are
      * short file reads and checks, so two threads keep a slow one from delaying the others. Being an
@@ -42,6 +43,9 @@ public class CoreConfiguration {
         scheduler.setThreadNamePrefix("keybroker-scheduler-");
         // Never what keeps the JVM alive: the server's own threads do that, and the commands use no scheduler.
         scheduler.setDaemon(true);
+        // The cache schedules a time limit per backend call and cancels it when the call answers; without this a
+        // cancelled limit would stay queued (holding its call) until its 60 s are up.
+        scheduler.setRemoveOnCancelPolicy(true);
         // A policy poll in progress finishes on shutdown: interrupting it could fail a file read and report a
         // reload failure that never happened.
         scheduler.setWaitForTasksToCompleteOnShutdown(true);
