@@ -27,10 +27,8 @@ done
 JAVA="${BENCH_JAVA:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}"
 [[ -f "$JAR" ]] || (cd "$ROOT" && ./mvnw -B -ntp -q -pl broker -am package -DskipTests)
 [[ -f "$ROOT/bench/target/keybroker-bench.jar" ]] || (cd "$ROOT" && ./mvnw -B -ntp -q -pl bench package)
-limit="$(sed -n '/^sidecar:/,/^[a-z]/p' "$ROOT/helm/values.yaml" | sed -n '/limits:/,/memory:/p' | awk '/memory:/ {print $2; exit}')"
-[[ "$limit" =~ ^([0-9]+)Mi$ ]] || { echo "bench-quick.sh: cannot read the sidecar's memory limit from helm/values.yaml" >&2; exit 1; }
-FLAGS=(-XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData --enable-native-access=ALL-UNNAMED
-       -XX:MaxRAMPercentage=50 -Xss512k -XX:TieredStopAtLevel=1 "-XX:MaxRAM=${BASH_REMATCH[1]}m")
+# The image's JVM flags and the chart's memory limit, as scripts/measure-startup.sh uses them.
+source "$ROOT/scripts/lib/broker-jvm-flags.sh"
 W="$(mktemp -d /tmp/keybroker-quick.XXXXXX)"
 cp "$JAR" "$W/keybroker.jar"
 (cd "$W" && "$JAVA" -Djarmode=tools -jar keybroker.jar extract --destination app >/dev/null)

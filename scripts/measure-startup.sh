@@ -41,30 +41,8 @@ done
 JAR="$ROOT/broker/target/keybroker.jar"
 [[ -f "$JAR" ]] || { echo "measure-startup.sh: no $JAR; build it with ./mvnw -pl broker -am package -DskipTests" >&2; exit 1; }
 
-# The chart's default memory limit of the sidecar (sidecar.resources.limits.memory in helm/values.yaml), read
-# rather than copied so the measurement follows the chart. A container gives it to the JVM through its cgroup;
-# here it is -XX:MaxRAM, and with MaxRAMPercentage=50 the heap may grow to half of it.
-limit="$(awk '
-  /^[^ #]/ { top = ($0 ~ /^sidecar:/); res = 0; lim = 0; next }
-  top && /^  [^ #]/ { res = ($0 ~ /^  resources:/); lim = 0; next }
-  res && /^    [^ #]/ { lim = ($0 ~ /^    limits:/); next }
-  lim && /^      memory:/ { gsub(/["\047]/, "", $2); print $2; exit }
-' "$ROOT/helm/values.yaml")"
-case "$limit" in
-  *Gi) MAX_RAM_MIB=$(( ${limit%Gi} * 1024 )) ;;
-  *Mi) MAX_RAM_MIB="${limit%Mi}" ;;
-  *) echo "measure-startup.sh: cannot read sidecar.resources.limits.memory (Mi or Gi) from helm/values.yaml: '$limit'" >&2; exit 1 ;;
-esac
-[[ "$MAX_RAM_MIB" =~ ^[0-9]+$ ]] || { echo "measure-startup.sh: sidecar memory limit '$limit' is not a whole number of Mi/Gi" >&2; exit 1; }
-# The image's JVM flags: ENTRY_FLAGS (less -XX:AOTCache) and DEFAULT_JDK_JAVA_OPTIONS of sidecar-image/build.sh
-# (checked against it below), plus the chart's memory limit as -XX:MaxRAM.
-FLAGS=(-XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData --enable-native-access=ALL-UNNAMED
-       -XX:MaxRAMPercentage=50 -Xss512k -XX:TieredStopAtLevel=1 "-XX:MaxRAM=${MAX_RAM_MIB}m")
-for flag in "${FLAGS[@]}"; do
-  [[ "$flag" == -XX:MaxRAM=* ]] && continue
-  grep -qF -- "$flag" "$ROOT/sidecar-image/build.sh" \
-    || echo "measure-startup.sh: warning: $flag is no longer in sidecar-image/build.sh; update FLAGS here" >&2
-done
+# The image's JVM flags and the chart's memory limit (FLAGS), shared with scripts/bench-quick.sh.
+source "$ROOT/scripts/lib/broker-jvm-flags.sh"
 
 if [[ -n "$KEEP" ]]; then DIR="$KEEP"; mkdir -p "$DIR"; else DIR="$(mktemp -d)"; trap 'rm -rf "$DIR"' EXIT; fi
 DIR="$(cd "$DIR" && pwd)"
