@@ -12,6 +12,7 @@ import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -39,17 +40,25 @@ public class CacheWarmer {
 
     @EventListener
     void onReady(ApplicationReadyEvent event) {
+        warm().subscribeOn(Schedulers.boundedElastic()).subscribe();
+    }
+
+    /**
+     * Warms every name granted exactly and counts those loaded. Never fails: a name that cannot be warmed, however
+     * it fails (even while it is being located: a name the mappings refuse as an alias), is skipped and logged,
+     * and the others are still warmed.
+     */
+    Mono<Long> warm() {
         List<SecretName> names = policies.current().grants().stream().map(Grant::secret)
                 .filter(pattern -> pattern.kind() == SecretPattern.Kind.EXACT)
                 .map(pattern -> SecretName.parse(pattern.text())).distinct().toList();
-        Flux.fromIterable(names)
-                .flatMap(name -> cache.get(locator.locate(name).backend())
+        return Flux.fromIterable(names)
+                .flatMap(name -> Mono.defer(() -> cache.get(locator.locate(name).backend()))
                         .doOnError(ex -> log.info("Warming {} failed ({}); it loads on first use", name,
                                 ex.getClass().getSimpleName()))
-                        .onErrorResume(ex -> reactor.core.publisher.Mono.empty()), 4)
+                        .onErrorResume(ex -> Mono.empty()), 4)
                 .count()
-                .subscribeOn(Schedulers.boundedElastic())
-                .subscribe(loaded -> log.info("Warmed the cache with {} of {} secret(s) granted by exact name",
+                .doOnNext(loaded -> log.info("Warmed the cache with {} of {} secret(s) granted by exact name",
                         loaded, names.size()));
     }
 }

@@ -107,6 +107,9 @@ public final class ConnectionLimits {
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
             if (msg instanceof HttpRequest request) {
                 arm(ctx, readTimeout, "the request did not arrive in full within keybroker.listen.read-timeout");
+                if (probe != null) {
+                    probe.arrived();
+                }
                 if (probe != null && inFlight == 0 && overload.overloaded(probe)) {
                     refusing = request;
                 }

@@ -33,11 +33,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Sheds load before it turns into timeouts ({@code keybroker.listen.overload-lag}). Each event loop runs a probe
  * every {@link #PERIOD_MILLIS} ms; how late the probe runs is how long a request that arrives now waits before
- * the loop gets to it. While that lag stays over the limit ({@link #LATE_RUNS} runs in a row), a new request is answered at once with 503 and
- * {@code Retry-After}, before any decoding into the application, identity check, cache read or decryption: a
- * refusal costs a fraction of an answer, so the broker keeps up with an arrival rate well above what it can
- * serve, and a client gets a clear answer it can retry instead of a reset or a timeout. Each refusal is one
- * audit record (decision {@code unavailable}, rule {@code overload}) and counted in
+ * the loop gets to it. While that lag stays over the limit ({@link #LATE_RUNS} runs in a row) and requests keep
+ * arriving (at least {@link #MIN_ARRIVALS_PER_SECOND} a second on that loop), a new request is answered at once
+ * with 503 and {@code Retry-After}, before any decoding into the application, identity check, cache read or
+ * decryption: a refusal costs a fraction of an answer, so the broker keeps up with an arrival rate well above
+ * what it can serve, and a client gets a clear answer it can retry instead of a reset or a timeout. Each refusal
+ * is one audit record (decision {@code unavailable}, rule {@code overload}) and counted in
  * {@code keybroker_requests_shed_total}.
  */
 public final class OverloadGuard {
@@ -46,6 +47,13 @@ public final class OverloadGuard {
     static final int RETRY_AFTER_SECONDS = 1;
     /** Late probe runs in a row that make a backlog. */
     static final int LATE_RUNS = 3;
+    /**
+     * A late run counts only if requests arrived on its loop at this rate or more. A loop that is late with fewer
+     * is not behind on requests: the process was starved of CPU (a busy node, a cold JVM compiling, a GC pause),
+     * and refusing the odd request would not make it faster, only fail a healthy pod's clients. At the broker's
+     * cost per request (about 0.5 ms of CPU), 50 a second is a fortieth of one core.
+     */
+    static final int MIN_ARRIVALS_PER_SECOND = 50;
     private static final Logger log = LoggerFactory.getLogger(OverloadGuard.class);
 
     private final long limitNanos;
@@ -141,25 +149,36 @@ public final class OverloadGuard {
     }
 
     /**
-     * How late one event loop runs: updated by its own periodic task, read by its own connections. A single late
-     * run is a pause (the first handshake of a cold JVM, a class loaded for the first time) and sheds nothing;
-     * only {@link #LATE_RUNS} late runs in a row are a backlog.
+     * How late one event loop runs: updated by its own periodic task, read by its own connections, both on the
+     * loop's thread. A single late run is a pause (the first handshake of a cold JVM, a class loaded for the first
+     * time) and sheds nothing; only {@link #LATE_RUNS} late runs in a row, each with requests arriving at
+     * {@link #MIN_ARRIVALS_PER_SECOND} or more, are a backlog.
      */
     final class Probe implements Runnable {
 
         private volatile long lastRun;
         private volatile int lateRuns;
+        /** Requests read on this loop since the probe last ran. */
+        private volatile long arrivals;
 
         Probe(long now) {
             this.lastRun = now;
         }
 
+        /** A request was read on this loop (passed on or refused). */
+        void arrived() {
+            arrivals++;
+        }
+
         @Override
         public void run() {
             long now = nanoTime.getAsLong();
-            long lag = now - lastRun - TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
+            long interval = now - lastRun;
+            long lag = interval - TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
+            boolean busy = arrivals * TimeUnit.SECONDS.toNanos(1) >= MIN_ARRIVALS_PER_SECOND * interval;
             lastRun = now;
-            lateRuns = lag > limitNanos ? Math.min(lateRuns + 1, LATE_RUNS) : 0;
+            arrivals = 0;
+            lateRuns = lag > limitNanos && busy ? Math.min(lateRuns + 1, LATE_RUNS) : 0;
         }
 
         boolean backlogged() {

@@ -48,8 +48,10 @@ class OverloadGuardTests {
         }
     };
 
+    private OverloadGuard guard;
+
     private EmbeddedChannel channel(Duration limit) {
-        OverloadGuard guard = new OverloadGuard(limit, now::get, audit, List.of(), Clock.systemUTC(), registry);
+        guard = new OverloadGuard(limit, now::get, audit, List.of(), Clock.systemUTC(), registry);
         ConnectionLimits limits = new ConnectionLimits(new ListenProperties("127.0.0.1", 0, Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 256, limit), registry, guard);
         EmbeddedChannel channel = new EmbeddedChannel();
@@ -89,9 +91,20 @@ class OverloadGuardTests {
         return out.toString();
     }
 
-    /** The loop runs its probe {@code runs} times, each {@code lateMillis} behind schedule. */
+    /**
+     * The loop runs its probe {@code runs} times, each {@code lateMillis} behind schedule, while requests arrive
+     * on it at 1,000 a second (other connections of the same loop).
+     */
     private void lag(EmbeddedChannel channel, int runs, long lateMillis) {
+        lag(channel, runs, lateMillis, 1000);
+    }
+
+    private void lag(EmbeddedChannel channel, int runs, long lateMillis, int arrivalsPerSecond) {
         for (int i = 0; i < runs; i++) {
+            long arrivals = arrivalsPerSecond * (OverloadGuard.PERIOD_MILLIS + lateMillis) / 1000;
+            for (long a = 0; a < arrivals; a++) {
+                guard.probe(channel.eventLoop()).arrived();
+            }
             now.addAndGet(TimeUnit.MILLISECONDS.toNanos(OverloadGuard.PERIOD_MILLIS + lateMillis));
             channel.advanceTimeBy(OverloadGuard.PERIOD_MILLIS, TimeUnit.MILLISECONDS);
             channel.runScheduledPendingTasks();
@@ -147,6 +160,18 @@ class OverloadGuardTests {
         request(channel, "/v1/secrets/stripe/secret-key");
         assertThat(passed).contains("DefaultHttpRequest");
         assertThat(records).hasSize(1);
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void shouldPassRequestsWhileTheLoopLagsWithFewRequestsArriving() {
+        EmbeddedChannel channel = channel(Duration.ofMillis(100));
+        // Late, but hardly any requests: the process was starved of CPU (a busy node, a cold JVM), not behind on
+        // requests; a healthy pod must not fail the few it gets.
+        lag(channel, OverloadGuard.LATE_RUNS + 2, 300, OverloadGuard.MIN_ARRIVALS_PER_SECOND / 2);
+        request(channel, "/v1/secrets/stripe/secret-key");
+        assertThat(passed).contains("DefaultHttpRequest");
+        assertThat(records).isEmpty();
         channel.finishAndReleaseAll();
     }
 

@@ -21,11 +21,17 @@ public final class AwsBackendKind implements BackendKind {
 
     /** The primary region's client first, then each fallback region's; the server and commands share it. */
     static AwsSecretBackend create(AwsProperties properties) {
-        List<AwsSecretBackend.RegionClient> regions = new ArrayList<>();
-        regions.add(new AwsSecretBackend.RegionClient(properties.region(), AwsClients.primary(properties)));
-        for (String fallback : properties.fallbackRegions()) {
-            regions.add(new AwsSecretBackend.RegionClient(fallback, AwsClients.forRegion(properties, fallback)));
+        AwsClients clients = new AwsClients(properties);
+        try {
+            List<AwsSecretBackend.RegionClient> regions = new ArrayList<>();
+            regions.add(new AwsSecretBackend.RegionClient(properties.region(), clients.primary()));
+            for (String fallback : properties.fallbackRegions()) {
+                regions.add(new AwsSecretBackend.RegionClient(fallback, clients.forRegion(fallback)));
+            }
+            return new AwsSecretBackend(regions, clients);
+        } catch (RuntimeException ex) {
+            clients.close();
+            throw ex;
         }
-        return new AwsSecretBackend(regions);
     }
 }

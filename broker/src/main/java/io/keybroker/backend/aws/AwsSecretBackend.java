@@ -56,13 +56,20 @@ public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
     }
 
     private final List<RegionClient> regions;
+    /** What the clients share (their I/O thread), closed after them. */
+    private final AutoCloseable shared;
     private final JsonFieldSelector fields = new JsonFieldSelector();
 
-    public AwsSecretBackend(List<RegionClient> regions) {
+    /**
+     * @param regions the primary region's client first, then each fallback region's
+     * @param shared what those clients share, closed after them
+     */
+    public AwsSecretBackend(List<RegionClient> regions, AutoCloseable shared) {
         if (regions.isEmpty()) {
             throw new IllegalArgumentException("regions must not be empty");
         }
         this.regions = List.copyOf(regions);
+        this.shared = java.util.Objects.requireNonNull(shared, "shared must not be null");
     }
 
     @Override
@@ -314,5 +321,10 @@ public final class AwsSecretBackend implements SecretBackend, AutoCloseable {
     @Override
     public void close() {
         regions.forEach(region -> region.client().close());
+        try {
+            shared.close();
+        } catch (Exception ex) {
+            throw new IllegalStateException("closing the AWS clients' shared resources failed", ex);
+        }
     }
 }

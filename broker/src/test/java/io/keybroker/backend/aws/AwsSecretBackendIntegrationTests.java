@@ -46,11 +46,12 @@ class AwsSecretBackendIntegrationTests {
         regions.forEach((region, server) -> endpoints.put(region, server.uri()));
         AwsProperties properties = new AwsProperties(primary, null,
                 List.copyOf(regions.keySet()).subList(1, regions.size()), endpoints);
+        AwsClients shared = new AwsClients(properties);
         List<AwsSecretBackend.RegionClient> clients = new java.util.ArrayList<>();
         for (String region : regions.keySet()) {
-            clients.add(new AwsSecretBackend.RegionClient(region, AwsClients.forRegion(properties, region)));
+            clients.add(new AwsSecretBackend.RegionClient(region, shared.forRegion(region)));
         }
-        return new AwsSecretBackend(clients);
+        return new AwsSecretBackend(clients, shared);
     }
 
     private static String text(BackendSecret secret, boolean previous) {
