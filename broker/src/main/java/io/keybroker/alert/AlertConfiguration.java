@@ -26,6 +26,7 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.scheduling.TaskScheduler;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 import reactor.core.Disposable;
 
 /** Wires alerting: detectors on access, certificates and rotations; optional webhook delivery. */
@@ -33,7 +34,8 @@ import reactor.core.Disposable;
 public class AlertConfiguration {
 
     @Bean(destroyMethod = "close")
-    WebhookHolder alertWebhook(AlertProperties properties, Clock clock, MeterRegistry registry) {
+    WebhookHolder alertWebhook(AlertProperties properties, Clock clock, MeterRegistry registry,
+            ThreadPoolTaskScheduler keybrokerScheduler) {
         AlertProperties.Webhook webhook = properties.webhook();
         if (webhook == null || webhook.url() == null) {
             return new WebhookHolder(null);
@@ -60,7 +62,7 @@ public class AlertConfiguration {
         byte[] trimmed = Arrays.copyOf(secret, end);
         Arrays.fill(secret, (byte) 0);
         WebhookSender sender = new WebhookSender(webhook.url(), trimmed, webhook.queueCapacity(),
-                webhook.maxAttempts(), webhook.timeout(), clock, registry);
+                webhook.maxAttempts(), webhook.timeout(), clock, registry, keybrokerScheduler.getScheduledExecutor());
         Arrays.fill(trimmed, (byte) 0);
         return new WebhookHolder(sender);
     }

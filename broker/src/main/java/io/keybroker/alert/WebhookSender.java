@@ -2,7 +2,6 @@ package io.keybroker.alert;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +17,12 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.slf4j.Logger;
@@ -32,8 +36,12 @@ import tools.jackson.databind.json.JsonMapper;
  * delivered before noise ({@link #NOISE}), and a full queue drops the newest noise, never a security alert while
  * noise waits, so a workload cannot push its own denial-burst out with first-read alerts. Only a queue full of
  * security alerts drops one, the newest (the first evidence of an attack is kept). Drops are counted in
- * {@code keybroker_alerts_webhook_dropped_total{class=security|noise}}. One sender thread retries 5xx answers and
- * network errors with exponential backoff and jitter, never 4xx.
+ * {@code keybroker_alerts_webhook_dropped_total{class=security|noise}}. One alert is in delivery at a time; 5xx
+ * answers and network errors are retried with exponential backoff and jitter, never 4xx.
+ *
+ * <p>Delivery holds no thread of its own: requests are sent asynchronously, and their answers and the retries'
+ * waits run on the broker's one scheduler, so a receiver that is slow or down costs a pending request, never a
+ * blocked thread that other periodic work would wait behind.
  */
 public final class WebhookSender implements AutoCloseable {
 
@@ -51,27 +59,35 @@ public final class WebhookSender implements AutoCloseable {
     private final int maxAttempts;
     private final Duration timeout;
     private final Clock clock;
+    /** Runs the answers' handling and the retries' waits; the caller owns it. */
+    private final ScheduledExecutorService scheduler;
     private final HttpClient http;
     private final Counter droppedSecurity;
     private final Counter droppedNoise;
     private final Counter delivered;
     private final Counter failed;
-    /** The monitor for both queues and the sender thread's waits. */
+    /** The monitor for both queues and {@link #sending}. */
     private final Object queue = new Object();
     private final ArrayDeque<Alert> security = new ArrayDeque<>();
     private final ArrayDeque<Alert> noise = new ArrayDeque<>();
-    private final Thread worker;
+    /** Whether an alert is in delivery; the next one starts when it ends. */
+    private boolean sending;
     private volatile boolean running = true;
 
+    /**
+     * @param scheduler runs the handling of answers and the waits between attempts (the server passes its
+     *     {@code keybrokerScheduler}); the caller shuts it down
+     */
     public WebhookSender(URI url, byte[] secret, int capacity, int maxAttempts, Duration timeout, Clock clock,
-            MeterRegistry registry) {
+            MeterRegistry registry, ScheduledExecutorService scheduler) {
         this.url = url;
         this.secret = secret.clone();
         this.capacity = capacity;
         this.maxAttempts = maxAttempts;
         this.timeout = timeout;
         this.clock = clock;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+        this.scheduler = scheduler;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).executor(scheduler).build();
         this.droppedSecurity = Counter.builder("keybroker.alerts.webhook.dropped").tag("class", "security")
                 .description("Alerts dropped because the webhook queue was full").register(registry);
         this.droppedNoise = Counter.builder("keybroker.alerts.webhook.dropped").tag("class", "noise")
@@ -80,9 +96,6 @@ public final class WebhookSender implements AutoCloseable {
                 .register(registry);
         this.failed = Counter.builder("keybroker.alerts.webhook.deliveries").tag("outcome", "failed")
                 .register(registry);
-        this.worker = new Thread(this::deliverLoop, "keybroker-alert-webhook");
-        this.worker.setDaemon(true);
-        this.worker.start();
     }
 
     /** Queues an alert; when the queue is full, drops the newest noise, or a new security alert if none waits. */
@@ -102,8 +115,12 @@ public final class WebhookSender implements AutoCloseable {
                 droppedNoise.increment();
             }
             (isNoise ? noise : security).addLast(alert);
-            queue.notifyAll();
+            if (sending || !running) {
+                return;
+            }
+            sending = true;
         }
+        sendNext();
     }
 
     /** The Stripe-style signature header value for a body sent at {@code timestamp}. */
@@ -129,81 +146,84 @@ public final class WebhookSender implements AutoCloseable {
         return JSON.writeValueAsString(body);
     }
 
-    private void deliverLoop() {
-        while (running) {
-            Alert alert;
-            synchronized (queue) {
-                while (running && security.isEmpty() && noise.isEmpty()) {
-                    try {
-                        queue.wait();
-                    } catch (InterruptedException ex) {
-                        return;
-                    }
-                }
-                alert = security.isEmpty() ? noise.pollFirst() : security.pollFirst();
-            }
-            if (alert != null) {
-                deliver(alert);
+    /** Delivers the next queued alert (security first), and the one after it when it ends. */
+    private void sendNext() {
+        Alert alert;
+        synchronized (queue) {
+            alert = !running ? null : security.isEmpty() ? noise.pollFirst() : security.pollFirst();
+            if (alert == null) {
+                sending = false;
+                return;
             }
         }
+        deliver(alert).whenComplete((ok, ex) -> sendNext());
     }
 
-    /** Delivers one alert with retries; returns whether the receiver took it. */
-    boolean deliver(Alert alert) {
-        String body = body(alert);
-        for (int attempt = 1; attempt <= maxAttempts && running; attempt++) {
-            long t = clock.instant().getEpochSecond();
-            HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
-                    .header("Content-Type", "application/json")
-                    .header("Keybroker-Signature", signature(secret, t, body))
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-            try {
-                int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (status / 100 == 2) {
-                    delivered.increment();
-                    return true;
-                }
-                if (status / 100 == 4) {
-                    log.warn("Alert webhook {} refused alert {} with {}; not retried (check the receiver's "
-                            + "signing secret and URL)", url, alert.id(), status);
-                    break;
-                }
-            } catch (IOException ex) {
-                log.debug("alert webhook attempt {} failed: {}", attempt, ex.getClass().getSimpleName());
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-            if (!backoff(attempt)) {
-                return false;
-            }
+    /** Delivers one alert with retries; completes with whether the receiver took it, never exceptionally. */
+    CompletableFuture<Boolean> deliver(Alert alert) {
+        CompletableFuture<Boolean> result = new CompletableFuture<>();
+        attempt(alert, body(alert), 1, result);
+        return result;
+    }
+
+    private void attempt(Alert alert, String body, int attempt, CompletableFuture<Boolean> result) {
+        if (!running) {
+            result.complete(false);
+            return;
         }
+        long t = clock.instant().getEpochSecond();
+        HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
+                .header("Content-Type", "application/json")
+                .header("Keybroker-Signature", signature(secret, t, body))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, ex) -> {
+            if (ex == null && response.statusCode() / 100 == 2) {
+                delivered.increment();
+                result.complete(true);
+                return;
+            }
+            if (ex == null && response.statusCode() / 100 == 4) {
+                log.warn("Alert webhook {} refused alert {} with {}; not retried (check the receiver's signing "
+                        + "secret and URL)", url, alert.id(), response.statusCode());
+                giveUp(alert, attempt, result);
+                return;
+            }
+            if (ex != null) {
+                Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                log.debug("alert webhook attempt {} failed: {}", attempt, cause.getClass().getSimpleName());
+            }
+            if (attempt >= maxAttempts || !running) {
+                giveUp(alert, attempt, result);
+                return;
+            }
+            try {
+                scheduler.schedule(() -> attempt(alert, body, attempt + 1, result), backoffMillis(attempt),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException stopped) {
+                result.complete(false);
+            }
+        });
+    }
+
+    private void giveUp(Alert alert, int attempts, CompletableFuture<Boolean> result) {
         failed.increment();
         log.warn("Alert {} ({}) could not be delivered to {} after {} attempt(s)", alert.id(), alert.kind(), url,
-                maxAttempts);
-        return false;
+                attempts);
+        result.complete(false);
     }
 
-    private boolean backoff(int attempt) {
+    private static long backoffMillis(int attempt) {
         long base = Math.min(30_000, 200L << Math.min(attempt, 8));
-        long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
-        synchronized (queue) {
-            try {
-                // Waits on the queue monitor so close() can cut the wait short.
-                queue.wait(delay);
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return running;
+        return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
     }
 
+    /** Stops delivery: no new attempt starts; the queued alerts are dropped. */
     @Override
     public void close() {
         running = false;
         synchronized (queue) {
-            queue.notifyAll();
+            security.clear();
+            noise.clear();
         }
         Arrays.fill(secret, (byte) 0);
     }

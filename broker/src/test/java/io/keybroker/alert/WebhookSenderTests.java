@@ -14,6 +14,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -53,18 +56,22 @@ class WebhookSenderTests {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/alerts");
     }
 
+    /** Stands in for the broker's scheduler, which the server passes. */
+    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+
     @AfterEach
     void stop() {
         if (server != null) {
             server.stop(0);
         }
+        scheduler.shutdownNow();
     }
 
     @Test
     void shouldDeliverASignedAlertAndRetryA500() throws Exception {
         failuresToGive.set(2);
         try (WebhookSender sender = new WebhookSender(startReceiver(), SECRET, 10, 5, Duration.ofSeconds(5),
-                Clock.systemUTC(), new SimpleMeterRegistry())) {
+                Clock.systemUTC(), new SimpleMeterRegistry(), scheduler)) {
             sender.enqueue(Alert.of("denial-burst", Instant.now(), "spiffe://x/ns/a/sa/b", "stripe/k", "20 denied"));
             await().atMost(Duration.ofSeconds(20)).until(() -> accepted.size() == 1);
         }
@@ -76,8 +83,9 @@ class WebhookSenderTests {
     void shouldNotRetryWhenTheReceiverRefusesTheSignature() throws Exception {
         URI url = startReceiver();
         try (WebhookSender sender = new WebhookSender(url, "wrong".getBytes(StandardCharsets.UTF_8), 10, 5,
-                Duration.ofSeconds(5), Clock.systemUTC(), new SimpleMeterRegistry())) {
-            assertThat(sender.deliver(Alert.of("first-read", Instant.now(), "id", "s", "d"))).isFalse();
+                Duration.ofSeconds(5), Clock.systemUTC(), new SimpleMeterRegistry(), scheduler)) {
+            assertThat(sender.deliver(Alert.of("first-read", Instant.now(), "id", "s", "d")).get(20, TimeUnit.SECONDS))
+                    .isFalse();
         }
         assertThat(attempts.get()).isEqualTo(1);
         assertThat(accepted).isEmpty();
@@ -88,7 +96,7 @@ class WebhookSenderTests {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         // A receiver that never answers in time keeps the sender busy on the first alert.
         try (WebhookSender sender = new WebhookSender(URI.create("http://10.255.255.1:9/alerts"), SECRET, 3, 1,
-                Duration.ofSeconds(30), Clock.systemUTC(), registry)) {
+                Duration.ofSeconds(30), Clock.systemUTC(), registry, scheduler)) {
             for (int i = 0; i < 10; i++) {
                 sender.enqueue(Alert.of("first-read", Instant.now(), "id", "s" + i, "d"));
             }
@@ -118,7 +126,7 @@ class WebhookSenderTests {
             exchange.close();
         });
         try (WebhookSender sender = new WebhookSender(url, SECRET, 3, 1, Duration.ofSeconds(30), Clock.systemUTC(),
-                registry)) {
+                registry, scheduler)) {
             sender.enqueue(Alert.of("first-read", Instant.now(), "id", "in-flight", "d"));
             busy.await();
             sender.enqueue(Alert.of("first-read", Instant.now(), "id", "s0", "d"));

@@ -4,6 +4,8 @@ import io.keybroker.config.ConditionalOnBackend;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Wires the file backend when {@code keybroker.backend} or a mapping names {@code file}. A missing
@@ -15,9 +17,10 @@ import org.springframework.context.annotation.Configuration;
 @EnableConfigurationProperties(FileBackendProperties.class)
 public class FileBackendConfiguration {
 
-    /** Closed with the context: that stops its own reload thread. */
+    /** The periodic check of the file runs on the broker's one scheduler, which the context stops. */
     @Bean
-    FileSecretBackend fileSecretBackend(FileBackendProperties properties) {
-        return FileBackendKind.create(properties);
+    FileSecretBackend fileSecretBackend(FileBackendProperties properties, ThreadPoolTaskScheduler keybrokerScheduler) {
+        return FileBackendKind.create(properties,
+                Schedulers.fromExecutorService(keybrokerScheduler.getScheduledExecutor(), "keybroker-file-backend"));
     }
 }

@@ -10,6 +10,7 @@ import org.springframework.cloud.vault.config.VaultProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.event.EventListener;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /**
  * Wires the vault backend when {@code keybroker.backend} or a mapping names {@code vault}. It binds Spring Cloud
@@ -22,9 +23,11 @@ import org.springframework.context.event.EventListener;
 @EnableConfigurationProperties({VaultProperties.class, VaultBackendProperties.class})
 public class VaultBackendConfiguration {
 
+    /** Token renewal runs on the broker's one scheduler. */
     @Bean(destroyMethod = "close")
-    VaultConnection vaultConnection(VaultProperties vault, VaultBackendProperties properties) {
-        return VaultConnection.create(vault, properties);
+    VaultConnection vaultConnection(VaultProperties vault, VaultBackendProperties properties,
+            ThreadPoolTaskScheduler keybrokerScheduler) {
+        return VaultConnection.create(vault, properties, keybrokerScheduler);
     }
 
     @Bean

@@ -22,6 +22,7 @@ import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.scheduling.TaskScheduler;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 import org.springframework.util.StringUtils;
 import org.springframework.vault.authentication.CachingVaultTokenSupplier;
@@ -76,11 +77,15 @@ public final class VaultConnection implements AutoCloseable {
     private final VaultProperties vault;
     private final VaultBackendProperties properties;
     private final String address;
-    private final ThreadPoolTaskScheduler scheduler;
+    /** Renews the login's token; the server's {@code keybrokerScheduler}, or one of this connection's own. */
+    private final TaskScheduler scheduler;
+    /** Set when this connection made {@link #scheduler} and must shut it down. */
+    private final @Nullable ThreadPoolTaskScheduler ownScheduler;
     private final ResettableSessionManager sessions;
     private final ReactiveVaultTemplate template;
 
-    private VaultConnection(VaultProperties vault, VaultBackendProperties properties) {
+    private VaultConnection(VaultProperties vault, VaultBackendProperties properties,
+            @Nullable TaskScheduler shared) {
         this.vault = vault;
         this.properties = properties;
         VaultEndpoint endpoint = VaultLogin.endpoint(vault);
@@ -102,11 +107,18 @@ public final class VaultConnection implements AutoCloseable {
         WebClient loginClient = clients.build();
         VaultTokenSupplier login = VaultLogin.tokenSupplier(vault, loginClient);
 
-        this.scheduler = new ThreadPoolTaskScheduler();
-        scheduler.setPoolSize(1);
-        scheduler.setThreadNamePrefix("keybroker-vault-session-");
-        scheduler.setDaemon(true);
-        scheduler.initialize();
+        if (shared != null) {
+            this.ownScheduler = null;
+            this.scheduler = shared;
+        } else {
+            // A command (rotate, policy diff --backend) runs without the server's scheduler.
+            this.ownScheduler = new ThreadPoolTaskScheduler();
+            ownScheduler.setPoolSize(1);
+            ownScheduler.setThreadNamePrefix("keybroker-vault-session-");
+            ownScheduler.setDaemon(true);
+            ownScheduler.initialize();
+            this.scheduler = ownScheduler;
+        }
 
         VaultProperties.SessionLifecycle lifecycle = vault.getSession().getLifecycle();
         this.sessions = new ResettableSessionManager(() -> lifecycle.isEnabled()
@@ -118,10 +130,20 @@ public final class VaultConnection implements AutoCloseable {
     }
 
     /**
-     * Builds the connection without contacting Vault.
+     * Builds the connection without contacting Vault; token renewal runs on a thread of its own.
      * @throws ConfigurationProblemException listing every setting that can never work, each naming its property
      */
     public static VaultConnection create(VaultProperties vault, VaultBackendProperties properties) {
+        return create(vault, properties, null);
+    }
+
+    /**
+     * Builds the connection without contacting Vault; token renewal runs on {@code scheduler} (the server's
+     * {@code keybrokerScheduler}, which the caller owns), or on a thread of its own when it is {@code null}.
+     * @throws ConfigurationProblemException listing every setting that can never work, each naming its property
+     */
+    public static VaultConnection create(VaultProperties vault, VaultBackendProperties properties,
+            @Nullable TaskScheduler scheduler) {
         List<String> problems = new ArrayList<>();
         VaultLogin.check(vault, problems);
         if (properties.kvMount() == null || !MOUNT.matcher(properties.kvMount()).matches()
@@ -142,7 +164,7 @@ public final class VaultConnection implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new ConfigurationProblemException(problems);
         }
-        return new VaultConnection(vault, properties);
+        return new VaultConnection(vault, properties, scheduler);
     }
 
     /**
@@ -413,7 +435,9 @@ public final class VaultConnection implements AutoCloseable {
         try {
             sessions.close();
         } finally {
-            scheduler.shutdown();
+            if (ownScheduler != null) {
+                ownScheduler.shutdown();
+            }
         }
     }
 
