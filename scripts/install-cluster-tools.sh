@@ -19,21 +19,9 @@ KINE_VERSION=v0.17.5
 PROMETHEUS_VERSION=v0.316.0  # module github.com/prometheus/prometheus (Prometheus 3.16)
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="${KEYBROKER_TOOL_CACHE:-$HOME/.cache/keybroker-tools}"
-BIN="$ROOT/.tools/bin"
-LOGS="$CACHE/logs"
-mkdir -p "$BIN" "$LOGS"
-
-export GOPATH="$CACHE/go"
-export GOMODCACHE="$CACHE/go/pkg/mod"
-export GOCACHE="$CACHE/go-build"
-export GOFLAGS="-modcacherw -buildvcs=false"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-
-say() { echo "[install-cluster-tools] $*"; }
-failures=()
-fail() { failures+=("$*"); echo "[install-cluster-tools] FAILED: $*" >&2; }
+TOOL_SCRIPT=install-cluster-tools
+# shellcheck source=lib/go-tool-cache.sh
+source "$ROOT/scripts/lib/go-tool-cache.sh"
 
 # A tool is built into a temporary folder and renamed into place, so an interrupted build leaves no half binary.
 build_kube_apiserver() {
@@ -71,36 +59,17 @@ EOF
   say "kube-apiserver: built in $((SECONDS - t0))s"
 }
 
-# go_tool NAME MODULE_PACKAGE VERSION BINARY
-go_tool() {
-  local name="$1" pkg="$2" version="$3" binary="$4" t0=$SECONDS
-  local dir="$CACHE/$name-$version"
-  if [[ -x "$dir/$binary" ]]; then say "$name: cached ($dir)"; return; fi
-  say "$name: go install $pkg@$version"
-  if ! GOBIN="$dir.tmp" go install -trimpath -ldflags "-s -w" "$pkg@$version" >"$LOGS/$name.log" 2>&1; then
-    fail "$name: go install $pkg@$version failed (log: $LOGS/$name.log)"; tail -n 20 "$LOGS/$name.log" >&2; return
-  fi
-  rm -rf "$dir"; mv "$dir.tmp" "$dir"
-  say "$name: built in $((SECONDS - t0))s"
-}
-
-link_tool() { # NAME VERSION BINARY
-  local target="$CACHE/$1-$2/$3"
-  [[ -x "$target" ]] && ln -sfn "$target" "$BIN/$3"
-}
-
 tools=("$@")
 ((${#tools[@]})) || tools=(kube-apiserver kine promtool)
 for t in "${tools[@]}"; do
   case "$t" in
     kube-apiserver) build_kube_apiserver; link_tool kube-apiserver "$KUBE_VERSION" kube-apiserver ;;
     # kine's SQLite driver is cgo (mattn/go-sqlite3): without cgo it builds but refuses sqlite:// at run time.
-    kine) CGO_ENABLED=1 go_tool kine github.com/k3s-io/kine "$KINE_VERSION" kine; link_tool kine "$KINE_VERSION" kine ;;
-    promtool) go_tool promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_VERSION" promtool
+    kine) CGO_ENABLED=1 go_install kine github.com/k3s-io/kine "$KINE_VERSION" kine; link_tool kine "$KINE_VERSION" kine ;;
+    promtool) go_install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_VERSION" promtool
               link_tool promtool "$PROMETHEUS_VERSION" promtool ;;
     *) fail "unknown tool: $t (kube-apiserver, kine, promtool)" ;;
   esac
 done
 
-if ((${#failures[@]})); then printf '  - %s\n' "${failures[@]}" >&2; exit 1; fi
-say "tools in $CACHE, linked into $BIN"
+finish

@@ -62,20 +62,8 @@ fi
 newest() { ls "$CACHE"/"$1"_*_arm64.deb | sort -V | tail -n1; }
 
 mkdir -p "$ROOTFS/lib/$TRIPLET" "$ROOTFS/var/lib/dpkg/status.d"
-status_entry() { # DEB: the package's control record in /var/lib/dpkg/status.d/NAME (as build.sh does for libc6)
-  python3 - "$1" "$ROOTFS/var/lib/dpkg/status.d/$(dpkg-deb -f "$1" Package)" <<'PY'
-import subprocess, sys
-fields = ["Package", "Version", "Architecture", "Multi-Arch", "Source", "Maintainer", "Installed-Size",
-          "Section", "Priority", "Depends", "Homepage", "Description"]
-out = []
-for f in fields:
-    v = subprocess.run(["dpkg-deb", "-f", sys.argv[1], f], capture_output=True, text=True).stdout.rstrip("\n")
-    if v:
-        out.append(f"{f}: {v}")
-    if f == "Package":
-        out.append("Status: install ok installed")
-open(sys.argv[2], "w").write("\n".join(out) + "\n")
-PY
+status_entry() { # DEB: the package's control record in /var/lib/dpkg/status.d/NAME, as build.sh writes libc6's
+  python3 "$HERE/dpkg-status.py" "$1" "$ROOTFS/var/lib/dpkg/status.d/$(dpkg-deb -f "$1" Package)"
 }
 versions=()
 for pkg in libc6 libgcc-s1 libstdc++6 zlib1g; do

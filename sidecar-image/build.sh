@@ -103,22 +103,9 @@ if [[ -n "${KEYBROKER_LIBC6_DEB:-}" ]] || { command -v apt-get >/dev/null && (cd
     cp -L "$TARGET/work/libc6/lib/x86_64-linux-gnu/$f" "$ROOTFS/lib/x86_64-linux-gnu/$f"
   done
   cp "$TARGET/work/libc6/usr/share/doc/libc6/copyright" "$ROOTFS/usr/share/doc/libc6/copyright"
-  # The package's record, in the layout distroless images use (one file per package), which scanners (Trivy,
-  # Grype/Syft) read: without it they cannot see that the image carries glibc, nor which version.
+  # The package's record, which image scanners read (see dpkg-status.py).
   mkdir -p "$ROOTFS/var/lib/dpkg/status.d"
-  python3 - "$deb" "$ROOTFS/var/lib/dpkg/status.d/libc6" <<'PY'
-import subprocess, sys
-fields = ["Package", "Version", "Architecture", "Multi-Arch", "Source", "Maintainer", "Installed-Size",
-          "Section", "Priority", "Depends", "Homepage", "Description"]
-out = []
-for f in fields:
-    v = subprocess.run(["dpkg-deb", "-f", sys.argv[1], f], capture_output=True, text=True).stdout.rstrip("\n")
-    if v:
-        out.append(f"{f}: {v}")
-    if f == "Package":
-        out.append("Status: install ok installed")
-open(sys.argv[2], "w").write("\n".join(out) + "\n")
-PY
+  python3 "$HERE/dpkg-status.py" "$deb" "$ROOTFS/var/lib/dpkg/status.d/libc6"
   DEBIAN_VERSION_ID="$(. /etc/os-release 2>/dev/null; echo "${VERSION_ID:-12}")"
   DEBIAN_CODENAME="$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-bookworm}")"
   echo "    libc6 $LIBC_VERSION from Debian"
