@@ -4,44 +4,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.DefaultBroker;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Metrics and alerts on the real management port of a whole broker. */
 class ObservabilityIntegrationTests {
 
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
-
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create();
-        broker = RunningBroker.start(fixture.properties());
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        broker.close();
-    }
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker();
 
     private static int get(String path) throws Exception {
-        return checkout.send(HttpRequest.newBuilder(broker.uri(path)).build(), HttpResponse.BodyHandlers.discarding())
-                .statusCode();
+        return BROKER.checkout().send(HttpRequest.newBuilder(BROKER.uri(path)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     private static String metrics() throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(broker.management("/actuator/prometheus"))
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(BROKER.management("/actuator/prometheus"))
                 .build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
@@ -52,7 +37,8 @@ class ObservabilityIntegrationTests {
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> metrics()
                 .matches("(?s).*keybroker_alerts_total\\{[^}]*kind=\"denial-burst\"[^}]*} [1-9].*"));
-        assertThat(Files.readString(fixture.auditFile())).contains("\"type\":\"alert\"", "\"kind\":\"denial-burst\"");
+        assertThat(Files.readString(BROKER.fixture().auditFile()))
+                .contains("\"type\":\"alert\"", "\"kind\":\"denial-burst\"");
     }
 
     @Test

@@ -3,14 +3,12 @@ package io.keybroker.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.DefaultBroker;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -21,25 +19,12 @@ import tools.jackson.databind.json.JsonMapper;
 class AgentProtocolIntegrationTests {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
-
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create();
-        broker = RunningBroker.start(fixture.properties());
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        broker.close();
-    }
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker();
 
     private static HttpResponse<String> agent(String query) throws Exception {
         // Code written for the agent sends its SSRF token header; Keybroker accepts and ignores it.
-        return checkout.send(HttpRequest.newBuilder(broker.uri("/secretsmanager/get?" + query))
+        return BROKER.checkout().send(HttpRequest.newBuilder(BROKER.uri("/secretsmanager/get?" + query))
                 .header("X-Aws-Parameters-Secrets-Token", "agent-token").build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -3,8 +3,7 @@ package io.keybroker.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.DefaultBroker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpClient;
@@ -18,9 +17,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -33,13 +31,10 @@ class AuditTruthIntegrationTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String COLLIDE = "spiffe://cluster.local/ns/payments/sa/collide";
 
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker(AuditTruthIntegrationTests::prepare);
 
-    @BeforeAll
-    static void start() throws Exception {
-        fixture = BrokerFixture.create();
+    private static BrokerFixture prepare(BrokerFixture fixture) throws Exception {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets("""
                 secrets:
@@ -77,27 +72,19 @@ class AuditTruthIntegrationTests {
                         - secrets: [stripe/dup, stripe/dup/previous]
                           stages: [current, previous]
                 """.formatted(COLLIDE), StandardCharsets.UTF_8);
-        broker = RunningBroker.start(fixture.properties());
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
+        return fixture;
     }
 
     private static HttpResponse<String> send(HttpClient client, String method, String path, String requestId)
             throws Exception {
-        return client.send(HttpRequest.newBuilder(broker.uri(path)).timeout(Duration.ofSeconds(10))
+        return client.send(HttpRequest.newBuilder(BROKER.uri(path)).timeout(Duration.ofSeconds(10))
                 .header("X-Request-Id", requestId).method(method, HttpRequest.BodyPublishers.noBody()).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
     private static List<JsonNode> records(String requestId) throws Exception {
         List<JsonNode> found = new ArrayList<>();
-        for (String line : Files.readAllLines(fixture.auditFile())) {
+        for (String line : Files.readAllLines(BROKER.fixture().auditFile())) {
             JsonNode node = JSON.readTree(line);
             if ("access".equals(node.path("type").asString()) && requestId.equals(node.path("requestId").asString())) {
                 found.add(node);
@@ -107,7 +94,7 @@ class AuditTruthIntegrationTests {
     }
 
     private static double previousServed() {
-        Counter counter = broker.bean(MeterRegistry.class).find("keybroker.previous.served").counter();
+        Counter counter = BROKER.running().bean(MeterRegistry.class).find("keybroker.previous.served").counter();
         return counter == null ? 0 : counter.count();
     }
 
@@ -119,7 +106,7 @@ class AuditTruthIntegrationTests {
     void shouldRecordAnAgentVersionIdThatMatchesNothingAsNotFoundWithoutVersions() throws Exception {
         double before = previousServed();
         String requestId = id();
-        HttpResponse<String> response = send(checkout, "GET",
+        HttpResponse<String> response = send(BROKER.checkout(), "GET",
                 "/secretsmanager/get?secretId=stripe/secret-key&versionId=99", requestId);
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(records(requestId)).singleElement().satisfies(record -> {
@@ -132,8 +119,8 @@ class AuditTruthIntegrationTests {
     @Test
     void shouldRecordOnlyTheOneVersionAnAgentRequestReturned() throws Exception {
         String requestId = id();
-        assertThat(send(checkout, "GET", "/secretsmanager/get?secretId=stripe/secret-key&versionId=6", requestId)
-                .statusCode()).isEqualTo(200);
+        assertThat(send(BROKER.checkout(), "GET", "/secretsmanager/get?secretId=stripe/secret-key&versionId=6",
+                requestId).statusCode()).isEqualTo(200);
         assertThat(records(requestId)).singleElement().satisfies(record -> {
             assertThat(record.path("decision").asString()).isEqualTo("allow");
             assertThat(record.path("versions").propertyNames()).containsExactly("previous");
@@ -144,9 +131,9 @@ class AuditTruthIntegrationTests {
     void shouldRecordHeadAndRefreshWithoutServedVersionsAndNotCountThemAsPreviousServings() throws Exception {
         double before = previousServed();
         String head = id();
-        assertThat(send(checkout, "HEAD", "/v1/secrets/stripe/secret-key", head).statusCode()).isEqualTo(200);
+        assertThat(send(BROKER.checkout(), "HEAD", "/v1/secrets/stripe/secret-key", head).statusCode()).isEqualTo(200);
         String refresh = id();
-        assertThat(send(checkout, "POST", "/v1/secrets/stripe/secret-key/refresh", refresh).statusCode())
+        assertThat(send(BROKER.checkout(), "POST", "/v1/secrets/stripe/secret-key/refresh", refresh).statusCode())
                 .isEqualTo(200);
         for (String requestId : List.of(head, refresh)) {
             assertThat(records(requestId)).as(requestId).singleElement().satisfies(record -> {
@@ -156,7 +143,7 @@ class AuditTruthIntegrationTests {
         }
         assertThat(previousServed()).isEqualTo(before);
         String get = id();
-        send(checkout, "GET", "/v1/secrets/stripe/secret-key", get);
+        send(BROKER.checkout(), "GET", "/v1/secrets/stripe/secret-key", get);
         assertThat(records(get)).singleElement().satisfies(record -> assertThat(record.path("versions")
                 .propertyNames()).containsExactlyInAnyOrder("current", "previous"));
         assertThat(previousServed()).isEqualTo(before + 1);
@@ -165,8 +152,7 @@ class AuditTruthIntegrationTests {
     @Test
     void shouldAuditAConfigRequestThatServesNothing() throws Exception {
         // reporting is granted by wildcard only, so the Spring Cloud Config endpoint has nothing to list.
-        HttpClient reporting = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(),
-                BrokerFixture.REPORTING));
+        HttpClient reporting = BROKER.client(BrokerFixture.REPORTING);
         String requestId = id();
         assertThat(send(reporting, "GET", "/reporting/default", requestId).statusCode()).isEqualTo(200);
         assertThat(records(requestId)).singleElement().satisfies(record -> {
@@ -179,7 +165,7 @@ class AuditTruthIntegrationTests {
     @Test
     void shouldNeverEmitOneConfigKeyTwice() throws Exception {
         // stripe/dup's previous version and stripe/dup/previous both become stripe.dup.previous.
-        HttpClient collide = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(), COLLIDE));
+        HttpClient collide = BROKER.client(COLLIDE);
         String requestId = id();
         HttpResponse<String> response = send(collide, "GET", "/collide/default", requestId);
         assertThat(response.statusCode()).isEqualTo(409);

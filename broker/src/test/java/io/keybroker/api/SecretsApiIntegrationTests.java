@@ -3,8 +3,7 @@ package io.keybroker.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.DefaultBroker;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -12,9 +11,8 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,26 +26,11 @@ import tools.jackson.databind.json.JsonMapper;
 class SecretsApiIntegrationTests {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
-
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create();
-        broker = RunningBroker.start(fixture.properties());
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker();
 
     static HttpResponse<String> get(HttpClient client, String rawPath, String... headers) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(broker.uri(rawPath)).timeout(Duration.ofSeconds(10));
+        HttpRequest.Builder request = HttpRequest.newBuilder(BROKER.uri(rawPath)).timeout(Duration.ofSeconds(10));
         if (headers.length > 0) {
             request.headers(headers);
         }
@@ -56,7 +39,7 @@ class SecretsApiIntegrationTests {
 
     @Test
     void shouldServeCurrentAndPreviousWithTheContractHeaders() throws Exception {
-        HttpResponse<String> response = get(checkout, "/v1/secrets/stripe/secret-key");
+        HttpResponse<String> response = get(BROKER.checkout(), "/v1/secrets/stripe/secret-key");
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
                 type -> assertThat(type).startsWith("application/json"));
@@ -75,23 +58,23 @@ class SecretsApiIntegrationTests {
 
     @Test
     void shouldEchoAPlausibleRequestIdAndReplaceAnImplausibleOne() throws Exception {
-        assertThat(get(checkout, "/v1/secrets/stripe/secret-key", "X-Request-Id", "trace-42").headers()
+        assertThat(get(BROKER.checkout(), "/v1/secrets/stripe/secret-key", "X-Request-Id", "trace-42").headers()
                 .firstValue("X-Request-Id")).hasValue("trace-42");
-        assertThat(get(checkout, "/v1/secrets/stripe/secret-key", "X-Request-Id", "a b\"<script>").headers()
+        assertThat(get(BROKER.checkout(), "/v1/secrets/stripe/secret-key", "X-Request-Id", "a b\"<script>").headers()
                 .firstValue("X-Request-Id")).hasValueSatisfying(id -> assertThat(id).doesNotContain(" ", "<"));
     }
 
     @Test
     void shouldServeOnlyTheGrantedStage() throws Exception {
-        JsonNode body = JSON.readTree(get(checkout, "/v1/secrets/stripe/webhook-secret").body());
+        JsonNode body = JSON.readTree(get(BROKER.checkout(), "/v1/secrets/stripe/webhook-secret").body());
         assertThat(body.path("current").path("value").asString()).isEqualTo(BrokerFixture.WEBHOOK_VALUE);
         assertThat(body.has("previous")).isFalse();
     }
 
     @Test
     void shouldAnswer403AlikeForUngrantedNamesThatExistAndThatDoNot() throws Exception {
-        HttpResponse<String> exists = get(checkout, "/v1/secrets/stripe/other-key");
-        HttpResponse<String> absent = get(checkout, "/v1/secrets/nothing/here");
+        HttpResponse<String> exists = get(BROKER.checkout(), "/v1/secrets/stripe/other-key");
+        HttpResponse<String> absent = get(BROKER.checkout(), "/v1/secrets/nothing/here");
         assertThat(exists.statusCode()).isEqualTo(403);
         assertThat(absent.statusCode()).isEqualTo(403);
         assertThat(exists.headers().firstValue("Content-Type")).hasValue("application/problem+json");
@@ -103,7 +86,7 @@ class SecretsApiIntegrationTests {
 
     @Test
     void shouldAnswer404OnlyForAGrantedNameTheBackendLacks() throws Exception {
-        HttpResponse<String> response = get(checkout, "/v1/secrets/stripe/missing");
+        HttpResponse<String> response = get(BROKER.checkout(), "/v1/secrets/stripe/missing");
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(response.body()).path("detail").asString()).contains("stripe/missing");
     }
@@ -113,7 +96,7 @@ class SecretsApiIntegrationTests {
             "/v1/secrets/stripe%2Fsecret-key", "/v1/secrets/stripe/key%00", "/v1/secrets/.hidden",
             "/v1/secrets/stripe/secret-key%2e%2e", "/v1/secrets/", "/v1/secrets/stripe/secret-key/"})
     void shouldAnswer400ForMalformedNames(String path) throws Exception {
-        HttpResponse<String> response = get(checkout, path);
+        HttpResponse<String> response = get(BROKER.checkout(), path);
         assertThat(response.statusCode()).as(path).isEqualTo(400);
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
     }
@@ -130,34 +113,34 @@ class SecretsApiIntegrationTests {
             "/%63heckout/default", "/stripe;x/v1/balance"})
     void shouldRefuseMatrixParametersAndEscapesThatRoutesAndNamesWouldReadDifferently(String path)
             throws Exception {
-        long before = Files.readAllLines(fixture.auditFile()).size();
-        HttpResponse<String> response = get(checkout, path);
+        long before = Files.readAllLines(BROKER.fixture().auditFile()).size();
+        HttpResponse<String> response = get(BROKER.checkout(), path);
         assertThat(response.statusCode()).as(path).isEqualTo(400);
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
         assertThat(response.body()).doesNotContain(BrokerFixture.CURRENT_VALUE).doesNotContain("sk_test_");
-        List<String> added = Files.readAllLines(fixture.auditFile());
+        List<String> added = Files.readAllLines(BROKER.fixture().auditFile());
         assertThat(added.subList((int) before, added.size())).as(path).singleElement()
                 .satisfies(line -> assertThat(line).contains("\"decision\":\"invalid\""));
     }
 
     @Test
     void shouldTreatEveryPathUnderV1SecretsAsASecretNameWhateverItsDepth() throws Exception {
-        HttpResponse<String> oneSegment = get(checkout, "/v1/secrets/stripe");
+        HttpResponse<String> oneSegment = get(BROKER.checkout(), "/v1/secrets/stripe");
         assertThat(oneSegment.statusCode()).isEqualTo(403);
         assertThat(oneSegment.body()).contains("is not granted stripe");
-        assertThat(get(checkout, "/v1/secrets/.x").body()).contains("segment 1");
+        assertThat(get(BROKER.checkout(), "/v1/secrets/.x").body()).contains("segment 1");
     }
 
     @Test
     void shouldAnswer400ForANameOf300Characters() throws Exception {
-        HttpResponse<String> response = get(checkout, "/v1/secrets/" + "a".repeat(300));
+        HttpResponse<String> response = get(BROKER.checkout(), "/v1/secrets/" + "a".repeat(300));
         assertThat(response.statusCode()).isEqualTo(400);
         assertThat(response.body()).contains("300 characters");
     }
 
     @Test
     void shouldAnswer429OverTheWorkloadsRateLimitWithRetryAfter() throws Exception {
-        HttpClient reporting = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(), BrokerFixture.REPORTING));
+        HttpClient reporting = BROKER.client(BrokerFixture.REPORTING);
         int limited = 0;
         HttpResponse<String> last = null;
         for (int i = 0; i < 5; i++) {
@@ -172,9 +155,9 @@ class SecretsApiIntegrationTests {
 
     @Test
     void shouldWriteOneAuditLineWithoutValuePerDecision() throws Exception {
-        get(checkout, "/v1/secrets/stripe/secret-key", "X-Request-Id", "audit-allow-1");
-        get(checkout, "/v1/secrets/stripe/other-key", "X-Request-Id", "audit-deny-1");
-        List<String> lines = Files.readAllLines(fixture.auditFile());
+        get(BROKER.checkout(), "/v1/secrets/stripe/secret-key", "X-Request-Id", "audit-allow-1");
+        get(BROKER.checkout(), "/v1/secrets/stripe/other-key", "X-Request-Id", "audit-deny-1");
+        List<String> lines = Files.readAllLines(BROKER.fixture().auditFile());
         String allow = lines.stream().filter(l -> l.contains("\"audit-allow-1\"")).findFirst().orElseThrow();
         assertThat(allow).contains("\"decision\":\"allow\"", "\"identity\":\"" + BrokerFixture.CHECKOUT + "\"",
                 "\"secret\":\"stripe/secret-key\"", "\"stages\":[\"current\",\"previous\"]",
@@ -189,18 +172,18 @@ class SecretsApiIntegrationTests {
     void shouldNeverLeakAValueIntoAuditMetricsErrorsOrLogs(CapturedOutput output) throws Exception {
         for (String path : List.of("/v1/secrets/stripe/secret-key", "/v1/secrets/stripe/webhook-secret",
                 "/v1/secrets/stripe/other", "/v1/secrets/Bad", "/v1/secrets/stripe/missing")) {
-            HttpResponse<String> response = get(checkout, path);
+            HttpResponse<String> response = get(BROKER.checkout(), path);
             if (response.statusCode() != 200) {
                 assertThat(response.body()).doesNotContain(BrokerFixture.CURRENT_VALUE, BrokerFixture.PREVIOUS_VALUE,
                         BrokerFixture.WEBHOOK_VALUE);
             }
         }
         String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                broker.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                BROKER.management("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("keybroker");
         for (String value : List.of(BrokerFixture.CURRENT_VALUE, BrokerFixture.PREVIOUS_VALUE,
                 BrokerFixture.WEBHOOK_VALUE)) {
-            assertThat(Files.readString(fixture.auditFile())).doesNotContain(value);
+            assertThat(Files.readString(BROKER.fixture().auditFile())).doesNotContain(value);
             assertThat(metrics).doesNotContain(value);
             assertThat(output.getAll()).doesNotContain(value);
         }
@@ -209,11 +192,11 @@ class SecretsApiIntegrationTests {
     @Test
     void shouldExposeNoSecretOnTheManagementPort() throws Exception {
         HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                broker.management("/v1/secrets/stripe/secret-key")).build(), HttpResponse.BodyHandlers.ofString());
+                BROKER.management("/v1/secrets/stripe/secret-key")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(404);
         for (String endpoint : List.of("/actuator/env", "/actuator/configprops", "/actuator/heapdump",
                 "/actuator/beans")) {
-            assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(broker.management(endpoint)).build(),
+            assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(BROKER.management(endpoint)).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).as(endpoint).isEqualTo(404);
         }
     }

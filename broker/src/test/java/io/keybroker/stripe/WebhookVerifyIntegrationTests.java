@@ -7,8 +7,7 @@ import com.stripe.model.Event;
 import com.stripe.model.v2.core.EventNotification;
 import com.stripe.net.Webhook;
 import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
-import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.DefaultBroker;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -18,9 +17,8 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -43,13 +41,11 @@ class WebhookVerifyIntegrationTests {
     private static final String ROLLED_OLD = "whsec_rolledLongAgo7Kp3Ld8Qs1Wz";
     private static final String ROLLED_NEW = "whsec_rolledCurrent4Hj9Tf2Mv6Yx";
 
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-    private static HttpClient checkout;
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker(WebhookVerifyIntegrationTests::prepare);
 
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create().withStripe();
+    private static BrokerFixture prepare(BrokerFixture defaults) throws Exception {
+        BrokerFixture fixture = defaults.withStripe();
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets("""
                 secrets:
@@ -70,15 +66,7 @@ class WebhookVerifyIntegrationTests {
                 """.formatted(OLD_SECRET, now.minus(60, ChronoUnit.DAYS), BrokerFixture.WEBHOOK_VALUE,
                 now.minus(1, ChronoUnit.DAYS), ROLLED_OLD, now.minus(90, ChronoUnit.DAYS), ROLLED_NEW,
                 now.minus(10, ChronoUnit.DAYS)));
-        broker = RunningBroker.start(fixture.properties());
-        checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
+        return fixture;
     }
 
     private static String event(String id, String type) {
@@ -107,7 +95,7 @@ class WebhookVerifyIntegrationTests {
 
     private static HttpResponse<String> verify(HttpClient client, String secretName, String payload,
             String signature) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(broker.uri("/v1/webhooks/stripe/verify?secret="
+        HttpRequest.Builder request = HttpRequest.newBuilder(BROKER.uri("/v1/webhooks/stripe/verify?secret="
                 + secretName)).timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(payload))
                 .header("Content-Type", "application/json");
         if (signature != null) {
@@ -122,7 +110,7 @@ class WebhookVerifyIntegrationTests {
         String payload = event(id, "payment_intent.succeeded");
         long t = Webhook.Util.getTimeNow();
         String header = sign(payload, BrokerFixture.WEBHOOK_VALUE, t);
-        HttpResponse<String> response = verify(checkout, "stripe/webhook-secret", payload, header);
+        HttpResponse<String> response = verify(BROKER.checkout(), "stripe/webhook-secret", payload, header);
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode answer = JSON.readTree(response.body());
         assertThat(answer.path("verified").asBoolean()).isTrue();
@@ -143,7 +131,7 @@ class WebhookVerifyIntegrationTests {
         String header = "t=" + t + ",v1=" + Webhook.Util.computeHmacSha256("whsec_someOtherEndpoint", t + "."
                 + payload) + ",v1=" + Webhook.Util.computeHmacSha256(BrokerFixture.WEBHOOK_VALUE, t + "." + payload)
                 + ",v0=" + "0".repeat(64);
-        assertThat(verify(checkout, "stripe/webhook-secret", payload, header).statusCode()).isEqualTo(200);
+        assertThat(verify(BROKER.checkout(), "stripe/webhook-secret", payload, header).statusCode()).isEqualTo(200);
         assertThat(Webhook.constructEvent(payload, header, BrokerFixture.WEBHOOK_VALUE).getType())
                 .isEqualTo("customer.created");
     }
@@ -151,7 +139,7 @@ class WebhookVerifyIntegrationTests {
     @Test
     void shouldAcceptThePreviousSecretInsideTheGraceWindowAndSaySo() throws Exception {
         String payload = event(newEventId(), "charge.refunded");
-        HttpResponse<String> response = verify(checkout, "stripe/webhook-secret", payload,
+        HttpResponse<String> response = verify(BROKER.checkout(), "stripe/webhook-secret", payload,
                 sign(payload, OLD_SECRET, Webhook.Util.getTimeNow()));
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).path("signedWith").asString()).isEqualTo("previous");
@@ -160,12 +148,12 @@ class WebhookVerifyIntegrationTests {
     @Test
     void shouldRefuseThePreviousSecretAfterTheGraceWindow() throws Exception {
         String payload = event(newEventId(), "charge.refunded");
-        HttpResponse<String> old = verify(checkout, "stripe/webhook-rolled", payload,
+        HttpResponse<String> old = verify(BROKER.checkout(), "stripe/webhook-rolled", payload,
                 sign(payload, ROLLED_OLD, Webhook.Util.getTimeNow()));
         assertThat(old.statusCode()).isEqualTo(400);
         assertThat(old.body()).contains("no v1 signature", "current value of stripe/webhook-rolled")
                 .doesNotContain("or its previous value");
-        HttpResponse<String> current = verify(checkout, "stripe/webhook-rolled", payload,
+        HttpResponse<String> current = verify(BROKER.checkout(), "stripe/webhook-rolled", payload,
                 sign(payload, ROLLED_NEW, Webhook.Util.getTimeNow()));
         assertThat(current.statusCode()).isEqualTo(200);
     }
@@ -174,22 +162,22 @@ class WebhookVerifyIntegrationTests {
     void shouldRefuseATamperedBodyAWrongSecretAnOldTimestampAndAMissingHeader() throws Exception {
         String payload = event(newEventId(), "payment_intent.succeeded");
         long now = Webhook.Util.getTimeNow();
-        HttpResponse<String> tampered = verify(checkout, "stripe/webhook-secret",
+        HttpResponse<String> tampered = verify(BROKER.checkout(), "stripe/webhook-secret",
                 payload.replace("\"amount\": 2000", "\"amount\": 1"), sign(payload, BrokerFixture.WEBHOOK_VALUE, now));
         assertThat(tampered.statusCode()).isEqualTo(400);
         assertThat(tampered.body()).contains("no v1 signature", "the body was changed");
-        HttpResponse<String> wrongSecret = verify(checkout, "stripe/webhook-secret", payload,
+        HttpResponse<String> wrongSecret = verify(BROKER.checkout(), "stripe/webhook-secret", payload,
                 sign(payload, "whsec_notTheRightOne", now));
         assertThat(wrongSecret.statusCode()).isEqualTo(400);
         assertThat(wrongSecret.body()).contains("signed with another secret");
-        HttpResponse<String> old = verify(checkout, "stripe/webhook-secret", payload,
+        HttpResponse<String> old = verify(BROKER.checkout(), "stripe/webhook-secret", payload,
                 sign(payload, BrokerFixture.WEBHOOK_VALUE, now - 600));
         assertThat(old.statusCode()).isEqualTo(400);
         assertThat(old.body()).contains("more than PT5M from now");
-        HttpResponse<String> missing = verify(checkout, "stripe/webhook-secret", payload, null);
+        HttpResponse<String> missing = verify(BROKER.checkout(), "stripe/webhook-secret", payload, null);
         assertThat(missing.statusCode()).isEqualTo(400);
         assertThat(missing.body()).contains("no Stripe-Signature header");
-        HttpResponse<String> malformed = verify(checkout, "stripe/webhook-secret", payload, "v1=abc");
+        HttpResponse<String> malformed = verify(BROKER.checkout(), "stripe/webhook-secret", payload, "v1=abc");
         assertThat(malformed.statusCode()).isEqualTo(400);
         assertThat(malformed.body()).contains("t=TIMESTAMP");
         for (HttpResponse<String> response : List.of(tampered, wrongSecret, old, missing, malformed)) {
@@ -201,12 +189,12 @@ class WebhookVerifyIntegrationTests {
     void shouldRefuseAReplayOfAnEventIdInsideTheWindow() throws Exception {
         String payload = event(newEventId(), "invoice.paid");
         String header = sign(payload, BrokerFixture.WEBHOOK_VALUE, Webhook.Util.getTimeNow());
-        assertThat(verify(checkout, "stripe/webhook-secret", payload, header).statusCode()).isEqualTo(200);
-        HttpResponse<String> replay = verify(checkout, "stripe/webhook-secret", payload, header);
+        assertThat(verify(BROKER.checkout(), "stripe/webhook-secret", payload, header).statusCode()).isEqualTo(200);
+        HttpResponse<String> replay = verify(BROKER.checkout(), "stripe/webhook-secret", payload, header);
         assertThat(replay.statusCode()).isEqualTo(400);
         assertThat(replay.body()).contains("already verified", "a replay");
         // Re-signed a second later: still the same event, still a replay.
-        HttpResponse<String> resigned = verify(checkout, "stripe/webhook-secret", payload,
+        HttpResponse<String> resigned = verify(BROKER.checkout(), "stripe/webhook-secret", payload,
                 sign(payload, BrokerFixture.WEBHOOK_VALUE, Webhook.Util.getTimeNow() + 1));
         assertThat(resigned.statusCode()).isEqualTo(400);
     }
@@ -224,7 +212,7 @@ class WebhookVerifyIntegrationTests {
                   "related_object": {"id": "mtr_test_61R9", "type": "billing.meter", "url": "/v1/billing/meters/mtr_test_61R9"}
                 }""".formatted(id);
         String header = sign(payload, BrokerFixture.WEBHOOK_VALUE, Webhook.Util.getTimeNow());
-        HttpResponse<String> response = verify(checkout, "stripe/webhook-secret", payload, header);
+        HttpResponse<String> response = verify(BROKER.checkout(), "stripe/webhook-secret", payload, header);
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode answer = JSON.readTree(response.body());
         assertThat(answer.path("eventId").asString()).isEqualTo(id);
@@ -239,16 +227,15 @@ class WebhookVerifyIntegrationTests {
         String payload = event(newEventId(), "invoice.paid");
         String header = sign(payload, BrokerFixture.CURRENT_VALUE, Webhook.Util.getTimeNow());
         // checkout may read stripe/secret-key, but may not verify against it.
-        HttpResponse<String> notListed = verify(checkout, "stripe/secret-key", payload, header);
+        HttpResponse<String> notListed = verify(BROKER.checkout(), "stripe/secret-key", payload, header);
         assertThat(notListed.statusCode()).isEqualTo(403);
         assertThat(notListed.body()).contains("add it to stripe.webhookSecrets of payments.yaml#payments/"
                 + "workloads[0]");
-        HttpClient reporting = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(),
-                BrokerFixture.REPORTING));
+        HttpClient reporting = BROKER.client(BrokerFixture.REPORTING);
         HttpResponse<String> otherWorkload = verify(reporting, "stripe/webhook-secret", payload,
                 sign(payload, BrokerFixture.WEBHOOK_VALUE, Webhook.Util.getTimeNow()));
         assertThat(otherWorkload.statusCode()).isEqualTo(403);
-        HttpResponse<String> badName = verify(checkout, "Stripe/../x", payload, header);
+        HttpResponse<String> badName = verify(BROKER.checkout(), "Stripe/../x", payload, header);
         assertThat(badName.statusCode()).isEqualTo(400);
     }
 
@@ -256,9 +243,9 @@ class WebhookVerifyIntegrationTests {
     void shouldAuditEachVerificationOnceAndNeverLeakTheSecret(CapturedOutput output) throws Exception {
         String payload = event(newEventId(), "invoice.paid");
         String header = sign(payload, BrokerFixture.WEBHOOK_VALUE, Webhook.Util.getTimeNow());
-        HttpResponse<String> ok = verify(checkout, "stripe/webhook-secret", payload, header);
-        HttpResponse<String> replay = verify(checkout, "stripe/webhook-secret", payload, header);
-        String audit = Files.readString(fixture.auditFile());
+        HttpResponse<String> ok = verify(BROKER.checkout(), "stripe/webhook-secret", payload, header);
+        HttpResponse<String> replay = verify(BROKER.checkout(), "stripe/webhook-secret", payload, header);
+        String audit = Files.readString(BROKER.fixture().auditFile());
         List<JsonNode> records = audit.lines().map(JSON::readTree)
                 .filter(node -> "webhook".equals(node.path("endpoint").asString())
                         && node.path("requestId").asString().equals(ok.headers().firstValue("X-Request-Id")
