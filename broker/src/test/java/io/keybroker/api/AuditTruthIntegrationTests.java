@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,7 +35,7 @@ class AuditTruthIntegrationTests {
     @RegisterExtension
     static final DefaultBroker BROKER = new DefaultBroker(AuditTruthIntegrationTests::prepare);
 
-    private static BrokerFixture prepare(BrokerFixture fixture) throws Exception {
+    private static void prepare(BrokerFixture fixture, Map<String, String> properties) throws Exception {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets("""
                 secrets:
@@ -72,7 +73,6 @@ class AuditTruthIntegrationTests {
                         - secrets: [stripe/dup, stripe/dup/previous]
                           stages: [current, previous]
                 """.formatted(COLLIDE), StandardCharsets.UTF_8);
-        return fixture;
     }
 
     private static HttpResponse<String> send(HttpClient client, String method, String path, String requestId)

@@ -3,8 +3,7 @@ package io.keybroker.listener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
+import io.keybroker.testsupport.DefaultBroker;
 import io.keybroker.testsupport.TestPki;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -28,10 +27,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -45,27 +42,14 @@ class HandshakeRefusalIntegrationTests {
     private static final String INTRUDER = "spiffe://cluster.local/ns/payments/sa/intruder";
     private static final String EXPIRED = "spiffe://cluster.local/ns/payments/sa/expired";
 
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create();
-        Map<String, String> properties = fixture.properties();
-        properties.put("keybroker.alerts.denial-burst", "3");
-        broker = RunningBroker.start(properties);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker((fixture, properties) -> {
+            properties.put("keybroker.alerts.denial-burst", "3");
+    });
 
     private static List<JsonNode> audit(String type, String identity) throws IOException {
         List<JsonNode> found = new ArrayList<>();
-        for (String line : Files.readAllLines(fixture.auditFile())) {
+        for (String line : Files.readAllLines(BROKER.fixture().auditFile())) {
             JsonNode node = JSON.readTree(line);
             if (type.equals(node.path("type").asString()) && identity.equals(node.path("identity").asString())) {
                 found.add(node);
@@ -75,14 +59,14 @@ class HandshakeRefusalIntegrationTests {
     }
 
     private static double handshakeDenials() {
-        var counter = broker.bean(MeterRegistry.class).find("keybroker.requests").tag("endpoint", "handshake")
+        var counter = BROKER.running().bean(MeterRegistry.class).find("keybroker.requests").tag("endpoint", "handshake")
                 .tag("decision", "deny").counter();
         return counter == null ? 0 : counter.count();
     }
 
     private static void handshake(TestPki.Cert client) {
-        assertThatThrownBy(() -> TestPki.httpClient(fixture.ca(), client).send(
-                HttpRequest.newBuilder(broker.uri("/v1/secrets/stripe/secret-key")).timeout(Duration.ofSeconds(10))
+        assertThatThrownBy(() -> TestPki.httpClient(BROKER.fixture().ca(), client).send(
+                HttpRequest.newBuilder(BROKER.uri("/v1/secrets/stripe/secret-key")).timeout(Duration.ofSeconds(10))
                         .build(), HttpResponse.BodyHandlers.ofString())).isInstanceOf(IOException.class);
     }
 
@@ -130,7 +114,8 @@ class HandshakeRefusalIntegrationTests {
         };
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(new KeyManager[] {always}, trustingServer(), null);
-        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", broker.port())) {
+        int port = BROKER.running().port();
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             socket.startHandshake();
             // TLS 1.3: the server judges the client certificate after the client's Finished; a read sees it.
@@ -143,7 +128,7 @@ class HandshakeRefusalIntegrationTests {
     private static TrustManager[] trustingServer() throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("ca", fixture.ca().certificate());
+        trust.setCertificateEntry("ca", BROKER.fixture().ca().certificate());
         TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
         tmf.init(trust);
         return tmf.getTrustManagers();
@@ -168,7 +153,7 @@ class HandshakeRefusalIntegrationTests {
 
     @Test
     void shouldRecordARefusedExpiredCertificateUnderTheIdentityItClaims() throws Exception {
-        TestPki.Cert expired = TestPki.issue(fixture.ca(), TestPki.leaf().uri(EXPIRED)
+        TestPki.Cert expired = TestPki.issue(BROKER.fixture().ca(), TestPki.leaf().uri(EXPIRED)
                 .validity(Instant.now().minus(Duration.ofDays(2)), Instant.now().minus(Duration.ofDays(1))));
         handshake(expired);
         assertThat(audit("access", EXPIRED)).isNotEmpty().allSatisfy(record ->

@@ -3,9 +3,9 @@ package io.keybroker.listener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.keybroker.testsupport.BrokerFixture;
-import io.keybroker.testsupport.RunningBroker;
+import io.keybroker.testsupport.DefaultBroker;
 import io.keybroker.testsupport.TestPki;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,11 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The listener's limits ({@code keybroker.listen.*}) over real TLS sockets: a half-sent request, an idle
@@ -26,29 +24,17 @@ import org.junit.jupiter.api.Test;
  */
 class ListenerLimitsIntegrationTests {
 
-    private static BrokerFixture fixture;
-    private static RunningBroker broker;
-
-    @BeforeAll
-    static void start() {
-        fixture = BrokerFixture.create();
-        Map<String, String> properties = fixture.properties();
-        properties.put("keybroker.listen.read-timeout", "1s");
-        properties.put("keybroker.listen.idle-timeout", "2s");
-        properties.put("keybroker.listen.max-connections", "3");
-        broker = RunningBroker.start(properties);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
+    @RegisterExtension
+    static final DefaultBroker BROKER = new DefaultBroker((fixture, properties) -> {
+            properties.put("keybroker.listen.read-timeout", "1s");
+            properties.put("keybroker.listen.idle-timeout", "2s");
+            properties.put("keybroker.listen.max-connections", "3");
+    });
 
     private static SSLSocket connect() throws IOException {
-        SSLSocket socket = (SSLSocket) TestPki.sslContext(fixture.ca(), fixture.checkout()).getSocketFactory()
-                .createSocket("127.0.0.1", broker.port());
+        SSLSocket socket = (SSLSocket) TestPki.sslContext(BROKER.fixture().ca(), BROKER.fixture().checkout())
+                .getSocketFactory()
+                .createSocket("127.0.0.1", BROKER.running().port());
         // Far above the limits under test: a read that reaches it means the broker kept the connection open.
         socket.setSoTimeout(20_000);
         socket.startHandshake();
@@ -106,7 +92,7 @@ class ListenerLimitsIntegrationTests {
 
     @Test
     void shouldRefuseConnectionsOverTheCapAndCountThem() throws Exception {
-        await().atMost(Duration.ofSeconds(15)).until(() -> broker.bean(ConnectionLimits.class).open() == 0);
+        await().atMost(Duration.ofSeconds(15)).until(() -> BROKER.running().bean(ConnectionLimits.class).open() == 0);
         List<SSLSocket> held = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
@@ -119,8 +105,7 @@ class ListenerLimitsIntegrationTests {
                         .isEqualTo("HTTP/1.1 200");
                 held.add(socket);
             }
-            double refusedBefore = broker.bean(MeterRegistry.class).get("keybroker.connections.refused").counter()
-                    .count();
+            double refusedBefore = refusedCounter().count();
             boolean refused;
             try (SSLSocket extra = connect()) {
                 refused = millisUntilClosed(extra.getInputStream()) < 10_000;
@@ -128,12 +113,15 @@ class ListenerLimitsIntegrationTests {
                 refused = true;
             }
             assertThat(refused).isTrue();
-            assertThat(broker.bean(MeterRegistry.class).get("keybroker.connections.refused").counter().count())
-                    .isGreaterThan(refusedBefore);
+            assertThat(refusedCounter().count()).isGreaterThan(refusedBefore);
         } finally {
             for (SSLSocket socket : held) {
                 socket.close();
             }
         }
+    }
+
+    private static Counter refusedCounter() {
+        return BROKER.running().bean(MeterRegistry.class).get("keybroker.connections.refused").counter();
     }
 }

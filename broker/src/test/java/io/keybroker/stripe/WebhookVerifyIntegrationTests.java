@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,8 +45,8 @@ class WebhookVerifyIntegrationTests {
     @RegisterExtension
     static final DefaultBroker BROKER = new DefaultBroker(WebhookVerifyIntegrationTests::prepare);
 
-    private static BrokerFixture prepare(BrokerFixture defaults) throws Exception {
-        BrokerFixture fixture = defaults.withStripe();
+    private static void prepare(BrokerFixture fixture, Map<String, String> properties) {
+        fixture.withStripe();
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets("""
                 secrets:
@@ -66,7 +67,6 @@ class WebhookVerifyIntegrationTests {
                 """.formatted(OLD_SECRET, now.minus(60, ChronoUnit.DAYS), BrokerFixture.WEBHOOK_VALUE,
                 now.minus(1, ChronoUnit.DAYS), ROLLED_OLD, now.minus(90, ChronoUnit.DAYS), ROLLED_NEW,
                 now.minus(10, ChronoUnit.DAYS)));
-        return fixture;
     }
 
     private static String event(String id, String type) {

@@ -2,6 +2,7 @@ package io.keybroker.testsupport;
 
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.util.Map;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -16,15 +17,15 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * static final DefaultBroker broker = new DefaultBroker();
  * }</pre>
  *
- * A class that needs more secrets, policies or settings prepares the fixture before the broker starts:
- * {@code new DefaultBroker(fixture -> fixture.withStripe())}.
+ * A class that needs other secrets, policies or settings prepares the fixture and the broker's properties before
+ * the broker starts: {@code new DefaultBroker((fixture, properties) -> properties.put("keybroker.x", "1"))}.
  */
 public final class DefaultBroker implements BeforeAllCallback, AfterAllCallback {
 
-    /** Prepares the fixture before the broker starts on it. */
+    /** Prepares the fixture (its files) and the broker's properties before the broker starts. */
     @FunctionalInterface
     public interface SetUp {
-        BrokerFixture prepare(BrokerFixture fixture) throws Exception;
+        void prepare(BrokerFixture fixture, Map<String, String> properties) throws Exception;
     }
 
     private final SetUp setUp;
@@ -33,7 +34,7 @@ public final class DefaultBroker implements BeforeAllCallback, AfterAllCallback 
     private HttpClient checkout;
 
     public DefaultBroker() {
-        this(fixture -> fixture);
+        this((fixture, properties) -> { });
     }
 
     public DefaultBroker(SetUp setUp) {
@@ -42,8 +43,10 @@ public final class DefaultBroker implements BeforeAllCallback, AfterAllCallback 
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        fixture = setUp.prepare(BrokerFixture.create());
-        running = RunningBroker.start(fixture.properties());
+        fixture = BrokerFixture.create();
+        Map<String, String> properties = fixture.properties();
+        setUp.prepare(fixture, properties);
+        running = RunningBroker.start(properties);
         checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
     }
 
