@@ -11,6 +11,7 @@ import io.keybroker.cache.Watch;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.SecretsYaml;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -91,21 +92,10 @@ class AccessEdgeIntegrationTests {
         }
         Files.writeString(fixture.dir().resolve("policy/edge.yaml"), policy, StandardCharsets.UTF_8);
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        fixture.writeSecrets("""
-                secrets:
-                  test/edge/format:
-                    - version: "1"
-                      value: not json at all
-                      createdAt: %s
-                  test/edge/boom:
-                    - version: "1"
-                      value: sk_test_boom
-                      createdAt: %s
-                  test/edge/json:
-                    - version: "1"
-                      value: '{"a":"sk_test_fieldA","b":"sk_test_fieldB"}'
-                      createdAt: %s
-                """.formatted(now, now, now));
+        fixture.writeSecrets(SecretsYaml.empty()
+                .version("test/edge/format", "1", "not json at all", now)
+                .version("test/edge/boom", "1", "sk_test_boom", now)
+                .version("test/edge/json", "1", "{\"a\":\"sk_test_fieldA\",\"b\":\"sk_test_fieldB\"}", now));
         Map<String, String> properties = fixture.properties();
         properties.put("keybroker.mappings[0].name", "edge/format");
         properties.put("keybroker.mappings[0].field", "key");

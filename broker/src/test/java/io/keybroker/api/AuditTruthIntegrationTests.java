@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.DefaultBroker;
+import io.keybroker.testsupport.SecretsYaml;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpClient;
@@ -37,29 +38,12 @@ class AuditTruthIntegrationTests {
 
     private static void prepare(BrokerFixture fixture, Map<String, String> properties) throws Exception {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        fixture.writeSecrets("""
-                secrets:
-                  test/stripe/secret-key:
-                    - version: "6"
-                      value: %s
-                      createdAt: %s
-                    - version: "7"
-                      value: %s
-                      createdAt: %s
-                  test/stripe/dup:
-                    - version: "1"
-                      value: sk_test_dupOld
-                      createdAt: %s
-                    - version: "2"
-                      value: sk_test_dupNew
-                      createdAt: %s
-                  test/stripe/dup/previous:
-                    - version: "1"
-                      value: sk_test_dupPrevious
-                      createdAt: %s
-                """.formatted(BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS),
-                BrokerFixture.CURRENT_VALUE, now.minus(1, ChronoUnit.HOURS), now.minus(2, ChronoUnit.HOURS),
-                now.minus(1, ChronoUnit.HOURS), now));
+        fixture.writeSecrets(SecretsYaml.empty()
+                .version("test/stripe/secret-key", "6", BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS))
+                .version("test/stripe/secret-key", "7", BrokerFixture.CURRENT_VALUE, now.minus(1, ChronoUnit.HOURS))
+                .version("test/stripe/dup", "1", "sk_test_dupOld", now.minus(2, ChronoUnit.HOURS))
+                .version("test/stripe/dup", "2", "sk_test_dupNew", now.minus(1, ChronoUnit.HOURS))
+                .version("test/stripe/dup/previous", "1", "sk_test_dupPrevious", now));
         Files.writeString(fixture.dir().resolve("policy/collide.yaml"), """
                 apiVersion: keybroker/v1
                 kind: Policy

@@ -6,11 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
+import io.keybroker.testsupport.SecretsYaml;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -48,13 +50,8 @@ class StaleServingIntegrationTests {
             assertThat(Files.readString(fixture.auditFile())).contains("\"decision\":\"unavailable\"");
 
             // The backend recovers: served again without a restart.
-            fixture.writeSecrets("""
-                    secrets:
-                      test/stripe/secret-key:
-                        - version: "8"
-                          value: sk_test_recoveredValue000000000001
-                          createdAt: 2026-11-01T00:00:00Z
-                    """);
+            fixture.writeSecrets(SecretsYaml.empty().version("test/stripe/secret-key", "8",
+                    "sk_test_recoveredValue000000000001", Instant.parse("2026-11-01T00:00:00Z")));
             HttpResponse<String> recovered = await().atMost(Duration.ofSeconds(15))
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> client.send(request, HttpResponse.BodyHandlers.ofString()),

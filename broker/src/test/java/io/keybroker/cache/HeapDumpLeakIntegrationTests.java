@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.BrokerProcess;
 import io.keybroker.testsupport.HeapDump;
+import io.keybroker.testsupport.SecretsYaml;
 import io.keybroker.testsupport.TestPki;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -146,26 +147,8 @@ class HeapDumpLeakIntegrationTests {
     }
 
     /** The fixture's secrets with version 8 appended to stripe/secret-key. */
-    private static String rotatedSecrets() {
+    private static SecretsYaml rotatedSecrets() {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        return """
-                secrets:
-                  test/stripe/secret-key:
-                    - version: "6"
-                      value: %s
-                      createdAt: %s
-                    - version: "7"
-                      value: %s
-                      createdAt: %s
-                    - version: "8"
-                      value: %s
-                      createdAt: %s
-                  test/stripe/webhook-secret:
-                    - version: "1"
-                      value: %s
-                      createdAt: %s
-                """.formatted(BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), BrokerFixture.CURRENT_VALUE,
-                now.minus(1, ChronoUnit.DAYS), ROTATED_VALUE, now, BrokerFixture.WEBHOOK_VALUE,
-                now.minus(30, ChronoUnit.DAYS));
+        return SecretsYaml.fixtureDefaults(now).version("test/stripe/secret-key", "8", ROTATED_VALUE, now);
     }
 }

@@ -3,6 +3,7 @@ package io.keybroker.stripe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.SecretsYaml;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -35,17 +36,9 @@ class StripeKeyRotationIntegrationTests {
     @RegisterExtension
     static final StripeProxyHarness stripe = new StripeProxyHarness(fixture -> {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        fixture.writeSecrets("""
-                secrets:
-                  test/stripe/secret-key:
-                    - version: "7"
-                      value: %s
-                      createdAt: %s
-                    - version: "8"
-                      value: %s
-                      createdAt: %s
-                """.formatted(BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), LIVE_VALUE,
-                now.minus(1, ChronoUnit.DAYS)));
+        fixture.writeSecrets(SecretsYaml.empty()
+                .version("test/stripe/secret-key", "7", BrokerFixture.PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS))
+                .version("test/stripe/secret-key", "8", LIVE_VALUE, now.minus(1, ChronoUnit.DAYS)));
     },
             // Every 401 may re-read the key, so that each test sees its own re-read.
             Map.of("keybroker.rotation.refresh-min-interval", "0s"));

@@ -8,6 +8,7 @@ import com.stripe.model.v2.core.EventNotification;
 import com.stripe.net.Webhook;
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.DefaultBroker;
+import io.keybroker.testsupport.SecretsYaml;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -48,25 +49,11 @@ class WebhookVerifyIntegrationTests {
     private static void prepare(BrokerFixture fixture, Map<String, String> properties) {
         fixture.withStripe();
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        fixture.writeSecrets("""
-                secrets:
-                  test/stripe/webhook-secret:
-                    - version: "1"
-                      value: %s
-                      createdAt: %s
-                    - version: "2"
-                      value: %s
-                      createdAt: %s
-                  test/stripe/webhook-rolled:
-                    - version: "1"
-                      value: %s
-                      createdAt: %s
-                    - version: "2"
-                      value: %s
-                      createdAt: %s
-                """.formatted(OLD_SECRET, now.minus(60, ChronoUnit.DAYS), BrokerFixture.WEBHOOK_VALUE,
-                now.minus(1, ChronoUnit.DAYS), ROLLED_OLD, now.minus(90, ChronoUnit.DAYS), ROLLED_NEW,
-                now.minus(10, ChronoUnit.DAYS)));
+        fixture.writeSecrets(SecretsYaml.empty()
+                .version("test/stripe/webhook-secret", "1", OLD_SECRET, now.minus(60, ChronoUnit.DAYS))
+                .version("test/stripe/webhook-secret", "2", BrokerFixture.WEBHOOK_VALUE, now.minus(1, ChronoUnit.DAYS))
+                .version("test/stripe/webhook-rolled", "1", ROLLED_OLD, now.minus(90, ChronoUnit.DAYS))
+                .version("test/stripe/webhook-rolled", "2", ROLLED_NEW, now.minus(10, ChronoUnit.DAYS)));
     }
 
     private static String event(String id, String type) {

@@ -90,22 +90,7 @@ public final class BrokerFixture {
         server.writeKey(dir.resolve("server-key.pem"));
         Files.createDirectories(dir.resolve("policy"));
         Files.writeString(dir.resolve("policy/payments.yaml"), POLICY, StandardCharsets.UTF_8);
-        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        writeSecrets("""
-                secrets:
-                  test/stripe/secret-key:
-                    - version: "6"
-                      value: %s
-                      createdAt: %s
-                    - version: "7"
-                      value: %s
-                      createdAt: %s
-                  test/stripe/webhook-secret:
-                    - version: "1"
-                      value: %s
-                      createdAt: %s
-                """.formatted(PREVIOUS_VALUE, now.minus(90, ChronoUnit.DAYS), CURRENT_VALUE,
-                now.minus(1, ChronoUnit.DAYS), WEBHOOK_VALUE, now.minus(30, ChronoUnit.DAYS)));
+        writeSecrets(SecretsYaml.fixtureDefaults(Instant.now().truncatedTo(ChronoUnit.SECONDS)));
     }
 
     /** Gives checkout the {@link #STRIPE_SECTION}; returns this fixture. */
@@ -120,6 +105,11 @@ public final class BrokerFixture {
     }
 
     /** Replaces the secrets file atomically. */
+    public void writeSecrets(SecretsYaml secrets) {
+        writeSecrets(secrets.yaml());
+    }
+
+    /** Replaces the secrets file atomically with {@code yaml} as written (malformed files included). */
     public void writeSecrets(String yaml) {
         try {
             Path tmp = dir.resolve("secrets.yaml.tmp");
