@@ -5,7 +5,6 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +64,13 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private final LongAdder prunedFiles = new LongAdder();
     private final LongAdder writeFailures = new LongAdder();
 
-    private FileChannel channel;
+    /**
+     * The live file, written through a stream rather than a {@code FileChannel}: a channel is interruptible and
+     * closes itself for good when the writing thread is interrupted, and Reactor cancels work on another thread
+     * by interrupting it, so one cancelled request could have left the trail unwritable (every request refused).
+     * A stream's write ignores interrupts.
+     */
+    private FileOutputStream out;
     private long seq;
     private String prev;
     private long size;
@@ -96,7 +101,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private void open() {
         try {
             if (file == null) {
-                channel = new FileOutputStream(FileDescriptor.out).getChannel();
+                out = new FileOutputStream(FileDescriptor.out);
                 startChain(AuditChain.GENESIS, 0, "new trail on standard output");
                 return;
             }
@@ -109,8 +114,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
                 prune();
                 return;
             }
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND);
+            out = new FileOutputStream(file.toFile(), true);
             startChain(AuditChain.GENESIS, 0, "new trail");
             prune();
         } catch (IOException ex) {
@@ -145,15 +149,16 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
             Path aside = setAside();
             log.error("The audit file {} ends with a complete line that does not verify (edited or damaged); it was "
                     + "moved to {} for 'keybroker audit verify' and a new chain was started", file, aside);
-            channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            out = createNew(file);
             startChain(AuditChain.GENESIS, 0, "previous file " + aside.getFileName() + " ended unverifiable");
             return;
         }
-        channel = FileChannel.open(file, StandardOpenOption.WRITE);
         if (end < length) {
-            channel.truncate(end);
+            try (FileChannel truncating = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                truncating.truncate(end);
+            }
         }
-        channel.position(end);
+        out = new FileOutputStream(file.toFile(), true);
         size = end;
         if ("\n".equals(torn)) {
             writeRaw("\n".getBytes(StandardCharsets.UTF_8));
@@ -334,22 +339,25 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     }
 
     private void writeRaw(byte[] bytes) throws IOException {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
-        }
+        out.write(bytes);
         if (fsync && file != null) {
-            channel.force(false);
+            out.getFD().sync();
         }
         size += bytes.length;
+    }
+
+    /** A new, empty live file, opened for appending; fails if the name is taken. */
+    private static FileOutputStream createNew(Path file) throws IOException {
+        Files.createFile(file);
+        return new FileOutputStream(file.toFile(), true);
     }
 
     /** Renames the full file and starts a new one whose anchor continues the chain. */
     private void rotate() {
         try {
-            channel.close();
+            out.close();
             Path aside = setAside();
-            channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            out = createNew(file);
             size = 0;
             startChain(prev, seq, "continues " + aside.getFileName());
             prune();
@@ -467,7 +475,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     public synchronized void close() {
         try {
             if (file != null) {
-                channel.close();
+                out.close();
             }
         } catch (IOException ex) {
             log.warn("closing the audit file {} failed: {}", file, ex.getMessage());

@@ -9,6 +9,7 @@ import io.keybroker.cache.RotationEvent;
 import io.keybroker.cache.SecretCache;
 import io.keybroker.cache.Watch;
 import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.PolicyFixtures;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
 import io.keybroker.testsupport.SecretsYaml;
@@ -73,16 +74,9 @@ class AccessEdgeIntegrationTests {
         System.setProperty("aws.accessKeyId", "testing");
         System.setProperty("aws.secretAccessKey", "testing");
         fixture = BrokerFixture.create();
-        StringBuilder policy = new StringBuilder("""
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: edge
-                spec:
-                  workloads:
-                """);
+        StringBuilder workloads = new StringBuilder();
         for (String fault : List.of("boom", "down", "format", "json")) {
-            policy.append("""
+            workloads.append("""
                         - identity: %s%s
                           application: %s
                           allow:
@@ -90,7 +84,8 @@ class AccessEdgeIntegrationTests {
                               stages: [current, previous]
                     """.formatted(EDGE, fault, fault, fault));
         }
-        Files.writeString(fixture.dir().resolve("policy/edge.yaml"), policy, StandardCharsets.UTF_8);
+        Files.writeString(fixture.dir().resolve("policy/edge.yaml"), PolicyFixtures.policy("edge", workloads.toString()),
+                StandardCharsets.UTF_8);
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         fixture.writeSecrets(SecretsYaml.empty()
                 .version("test/edge/format", "1", "not json at all", now)

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.DefaultBroker;
+import io.keybroker.testsupport.PolicyFixtures;
 import io.keybroker.testsupport.SecretsYaml;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -44,19 +45,13 @@ class AuditTruthIntegrationTests {
                 .version("test/stripe/dup", "1", "sk_test_dupOld", now.minus(2, ChronoUnit.HOURS))
                 .version("test/stripe/dup", "2", "sk_test_dupNew", now.minus(1, ChronoUnit.HOURS))
                 .version("test/stripe/dup/previous", "1", "sk_test_dupPrevious", now));
-        Files.writeString(fixture.dir().resolve("policy/collide.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: collide
-                spec:
-                  workloads:
+        Files.writeString(fixture.dir().resolve("policy/collide.yaml"), PolicyFixtures.policy("collide", """
                     - identity: %s
                       application: collide
                       allow:
                         - secrets: [stripe/dup, stripe/dup/previous]
                           stages: [current, previous]
-                """.formatted(COLLIDE), StandardCharsets.UTF_8);
+                """.formatted(COLLIDE)), StandardCharsets.UTF_8);
     }
 
     private static HttpResponse<String> send(HttpClient client, String method, String path, String requestId)

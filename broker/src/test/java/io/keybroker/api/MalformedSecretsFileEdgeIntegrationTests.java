@@ -4,6 +4,7 @@ import static io.keybroker.api.AccessEdgeIntegrationTests.EDGE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.PolicyFixtures;
 import io.keybroker.testsupport.RunningBroker;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -24,19 +25,13 @@ class MalformedSecretsFileEdgeIntegrationTests {
     @Test
     void shouldAnswerAMalformedSecretsFileOnEveryReadingRouteWithItsMappedStatusAndOneRecord() throws Exception {
         BrokerFixture broken = BrokerFixture.create();
-        Files.writeString(broken.dir().resolve("policy/edge.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: edge
-                spec:
-                  workloads:
+        Files.writeString(broken.dir().resolve("policy/edge.yaml"), PolicyFixtures.policy("edge", """
                     - identity: %sfile
                       application: file
                       allow:
                         - secrets: [edge/file]
                           stages: [current, previous]
-                """.formatted(EDGE), StandardCharsets.UTF_8);
+                """.formatted(EDGE)), StandardCharsets.UTF_8);
         broken.writeSecrets("""
                 secrets:
                   test/edge/file:

@@ -48,6 +48,28 @@ class ChainedAuditLogTests {
     }
 
     @Test
+    void shouldKeepWritingWhenTheWritingThreadIsInterrupted() throws IOException {
+        // Reactor cancels work on another thread by interrupting it, and a request's chain may be writing its
+        // record on that thread just then. An interruptible channel closes itself for good on an interrupt: before,
+        // that one interrupt left the trail unwritable and the broker refused every request until restarted.
+        Path file = dir.resolve("audit.log");
+        try (ChainedAuditLog log = new ChainedAuditLog(file, true, Long.MAX_VALUE, CLOCK)) {
+            log.access(access(0));
+            Thread.currentThread().interrupt();
+            try {
+                log.access(access(1));
+                assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is left for its owner").isTrue();
+            } finally {
+                Thread.interrupted();
+            }
+            log.access(access(2));
+        }
+        AuditVerifier.Result result = verify(file);
+        assertThat(result.intact()).isTrue();
+        assertThat(result.lines()).isEqualTo(4);
+    }
+
+    @Test
     void shouldVerifyAnIntactTrail() throws IOException {
         Path file = writeTrail(5);
         AuditVerifier.Result result = verify(file);

@@ -8,6 +8,7 @@ import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.config.KeybrokerProperties.MappingProperties;
 import io.keybroker.policy.PolicyLoader;
 import io.keybroker.policy.PolicyStore;
+import io.keybroker.testsupport.PolicyFixtures;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,13 +55,7 @@ class CacheWarmerTests {
 
     @Test
     void shouldWarmEveryOtherNameWhenOneIsRefusedAsAnAliasOrFails(@TempDir Path dir) throws Exception {
-        String policy = ("""
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: warm
-                spec:
-                  workloads:
+        String policy = PolicyFixtures.policy("warm", """
                     - identity: spiffe://cluster.local/ns/a/sa/b
                       application: b
                       allow:

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keybroker.testsupport.BrokerFixture;
+import io.keybroker.testsupport.PolicyFixtures;
 import io.keybroker.testsupport.RunningBroker;
 import io.keybroker.testsupport.TestPki;
 import java.io.IOException;
@@ -20,19 +21,13 @@ class SubjectCnFallbackIntegrationTests {
     @Test
     void shouldIdentifyByCnOnlyWhenEnabledAndStillRefuseTwoSpiffeIds() throws Exception {
         BrokerFixture fixture = BrokerFixture.create();
-        Files.writeString(fixture.dir().resolve("policy/legacy.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: legacy
-                spec:
-                  workloads:
+        Files.writeString(fixture.dir().resolve("policy/legacy.yaml"), PolicyFixtures.policy("legacy", """
                     - identity: cn:legacy-billing
                       application: billing
                       allow:
                         - secrets: [stripe/secret-key]
                           stages: [current]
-                """);
+                """));
         Map<String, String> properties = new java.util.LinkedHashMap<>(fixture.properties());
         properties.put("keybroker.tls.allow-subject-cn", "true");
         try (RunningBroker broker = RunningBroker.start(properties)) {

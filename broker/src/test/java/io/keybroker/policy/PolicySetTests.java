@@ -29,13 +29,7 @@ class PolicySetTests {
     void load() throws IOException {
         Files.writeString(dir.resolve("payments.yaml"), PolicyFixtures.PAYMENTS_WITH_NAMESPACE);
 
-        Files.writeString(dir.resolve("reporting.yml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: reporting
-                spec:
-                  workloads:
+        Files.writeString(dir.resolve("reporting.yml"), PolicyFixtures.policy("reporting", """
                     - identity: spiffe://cluster.local/ns/reporting/sa/daily
                       application: daily-report
                       allow:
@@ -51,7 +45,7 @@ class PolicySetTests {
                       allow:
                         - secrets: [stripe/secret-key]
                           stages: [current]
-                """);
+                """));
         policy = new PolicyLoader().load(dir);
     }
 

@@ -7,6 +7,7 @@ import io.keybroker.testsupport.BrokerFixture;
 import io.keybroker.testsupport.BrokerProcess;
 import io.keybroker.testsupport.HeapDump;
 import io.keybroker.testsupport.PeerProcess;
+import io.keybroker.testsupport.PolicyFixtures;
 import io.keybroker.testsupport.TestPki;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,18 +41,12 @@ class StripeHeapDumpLeakIntegrationTests {
     @Test
     void shouldKeepNeitherTheKeyNorTheWebhookSecretInTheLiveHeapAfterCallsAndVerifications() throws Exception {
         BrokerFixture fixture = BrokerFixture.create().withStripe();
-        Files.writeString(fixture.dir().resolve("policy/marker.yaml"), """
-                apiVersion: keybroker/v1
-                kind: Policy
-                metadata:
-                  name: marker
-                spec:
-                  workloads:
+        Files.writeString(fixture.dir().resolve("policy/marker.yaml"), PolicyFixtures.policy("marker", """
                     - identity: spiffe://cluster.local/ns/heap/sa/%s
                       application: %s
                       stripe:
                         webhookSecrets: [stripe/webhook-secret]
-                """.formatted(MARKER, MARKER), StandardCharsets.UTF_8);
+                """.formatted(MARKER, MARKER)), StandardCharsets.UTF_8);
         HttpClient checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
         try (PeerProcess stripeMock = PeerProcess.stripeMock();
                 BrokerProcess broker = BrokerProcess.start(fixture, Map.of("keybroker.file.reload-interval", "1h",
