@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
 
@@ -114,15 +115,39 @@ public class AccessControl {
      *     exists, because the backend is not asked before the decision
      */
     public List<Stage> authorize(AccessAttempt attempt, SecretName name, Set<Stage> wanted) {
+        Grants grants = grants(attempt.identity(), name, wanted);
+        if (grants.granted().isEmpty()) {
+            PolicyDecision first = grants.first();
+            attempt.stages(List.copyOf(wanted), first == null ? PolicyDecision.DEFAULT_DENY : first.rule());
+            throw attempt.refuse(Decision.DENY, attempt.rule(), first == null ? "no stage asked for" : first.reason(),
+                    ApiException.forbidden(attempt.identity().text() + " is not granted " + name + " ("
+                            + wanted.stream().map(Stage::id).sorted().toList() + "); a security engineer can run "
+                            + "'keybroker policy explain' to see why"));
+        }
+        attempt.stages(grants.granted(), grants.rule());
+        return grants.granted();
+    }
+
+    /**
+     * The policy's answer for each wanted stage, against one snapshot.
+     *
+     * @param granted the granted stages, in the order of {@link Stage}; empty when none is
+     * @param rule the rule that granted the first of them, or {@code null}
+     * @param first the decision on the first wanted stage (its rule and reason explain a refusal), or {@code null}
+     */
+    record Grants(List<Stage> granted, @Nullable String rule, @Nullable PolicyDecision first) {
+    }
+
+    Grants grants(WorkloadIdentity identity, SecretName name, Set<Stage> wanted) {
         PolicySet policy = policies.current();
-        List<Stage> granted = new ArrayList<>();
+        List<Stage> granted = new ArrayList<>(2);
         PolicyDecision first = null;
         String rule = null;
         for (Stage stage : Stage.values()) {
             if (!wanted.contains(stage)) {
                 continue;
             }
-            PolicyDecision decision = policy.decide(attempt.identity(), name, stage);
+            PolicyDecision decision = policy.decide(identity, name, stage);
             if (first == null) {
                 first = decision;
             }
@@ -131,15 +156,27 @@ public class AccessControl {
                 rule = rule == null ? decision.rule() : rule;
             }
         }
-        if (granted.isEmpty()) {
-            attempt.stages(List.copyOf(wanted), first == null ? PolicyDecision.DEFAULT_DENY : first.rule());
-            throw attempt.refuse(Decision.DENY, attempt.rule(), first == null ? "no stage asked for" : first.reason(),
-                    ApiException.forbidden(attempt.identity().text() + " is not granted " + name + " ("
-                            + wanted.stream().map(Stage::id).sorted().toList() + "); a security engineer can run "
-                            + "'keybroker policy explain' to see why"));
+        return new Grants(List.copyOf(granted), rule, first);
+    }
+
+    /**
+     * An attempt for a request the listener answers itself ({@link DirectSecretRead}), whose identity the listener
+     * took from the connection's TLS session with the same trust re-check as {@link WorkloadIdentities}. Not yet
+     * admitted: {@link #admit} takes the rate limit's permit.
+     */
+    AccessAttempt beginDirect(WorkloadIdentity identity, String requestId, String endpoint) {
+        AccessAttempt attempt = new AccessAttempt(audit, listeners, endpoint, requestId, clock.instant(), false);
+        attempt.identity(identity);
+        return attempt;
+    }
+
+    /** Takes a permit of the attempt's rate limit and admits it; {@code false} (nothing taken) when over it. */
+    boolean admit(AccessAttempt attempt) {
+        if (!rateLimiter.tryAcquire(attempt.identity())) {
+            return false;
         }
-        attempt.stages(granted, rule);
-        return granted;
+        attempt.admitted();
+        return true;
     }
 
     /**

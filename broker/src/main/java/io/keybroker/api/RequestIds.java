@@ -26,11 +26,15 @@ public class RequestIds implements WebFilter {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        String sent = exchange.getRequest().getHeaders().getFirst(HEADER);
-        String id = sent != null && ACCEPTED.matcher(sent).matches() ? sent : UUID.randomUUID().toString();
+        String id = idFor(exchange.getRequest().getHeaders().getFirst(HEADER));
         exchange.getAttributes().put(ATTRIBUTE, id);
         exchange.getResponse().getHeaders().set(HEADER, id);
         return chain.filter(exchange);
+    }
+
+    /** The id of a request that sent {@code sent} as its X-Request-Id (or none): it, if plausible, else a new one. */
+    static String idFor(String sent) {
+        return sent != null && ACCEPTED.matcher(sent).matches() ? sent : UUID.randomUUID().toString();
     }
 
     /** The request's id; generates one if the filter did not run (never null). */

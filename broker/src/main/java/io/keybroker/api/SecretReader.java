@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,18 +122,36 @@ public class SecretReader {
                 .flatMap(hit -> serve(attempt, location, hit, granted));
     }
 
+    /**
+     * Like {@link #read}, but from memory only and at once: the versions to serve when the cache holds a usable
+     * entry with something granted to serve; empty otherwise (a miss, an absence, a failure, nothing inside the
+     * grace window), when {@link #read} gives the answer.
+     */
+    public Optional<Served> readIfCached(SecretName name, List<Stage> granted) {
+        SecretLocation location = locator.locate(name);
+        return cache.getIfPresent(location.backend()).map(hit -> pick(location, hit, granted));
+    }
+
     private Mono<Served> serve(AccessAttempt attempt, SecretLocation location, CacheLookup hit, List<Stage> granted) {
-        CachedSecret secret = hit.secret();
-        EncryptedVersion current = granted.contains(Stage.CURRENT) ? secret.current() : null;
-        EncryptedVersion previous = granted.contains(Stage.PREVIOUS)
-                ? secret.previousWithinGrace(clock.instant(), gracePeriod).orElse(null) : null;
-        if (current == null && previous == null) {
+        Served served = pick(location, hit, granted);
+        if (served == null) {
             return Mono.error(attempt.refuse(Decision.NOT_FOUND, attempt.rule(),
                     "no previous version inside the grace window", ApiException.notFound(location.name()
                             + " has no previous version inside the grace window of " + gracePeriod
                             + ", and the policy grants only the previous stage")));
         }
-        String source = hit.source().name().toLowerCase(Locale.ROOT);
-        return Mono.just(new Served(location, secret, current, previous, source));
+        return Mono.just(served);
+    }
+
+    /** The granted versions of one entry, the previous one only inside the grace window; null when none is left. */
+    private @Nullable Served pick(SecretLocation location, CacheLookup hit, List<Stage> granted) {
+        CachedSecret secret = hit.secret();
+        EncryptedVersion current = granted.contains(Stage.CURRENT) ? secret.current() : null;
+        EncryptedVersion previous = granted.contains(Stage.PREVIOUS)
+                ? secret.previousWithinGrace(clock.instant(), gracePeriod).orElse(null) : null;
+        if (current == null && previous == null) {
+            return null;
+        }
+        return new Served(location, secret, current, previous, hit.source().name().toLowerCase(Locale.ROOT));
     }
 }

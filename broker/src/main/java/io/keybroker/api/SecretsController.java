@@ -53,25 +53,31 @@ public class SecretsController {
     }
 
     private Mono<Void> write(ServerWebExchange exchange, SecretReader.Served served) {
+        return ResponseBodies.writeSecretJson(exchange, body(served, cipher), served.secret().current().version());
+    }
+
+    /**
+     * The response body of {@code GET /v1/secrets/{name}}, decrypted into one array the caller wipes once the
+     * connection has taken it; also written by {@link DirectSecretRead}.
+     */
+    static byte[] body(SecretReader.Served served, SecretCipher cipher) {
         SecretJsonWriter json = new SecretJsonWriter(256);
-        byte[] body;
         try {
             json.beginObject().string("name", served.location().name().value());
             if (served.current() != null) {
-                version(json, "current", served.current());
+                version(json, "current", served.current(), cipher);
             }
             if (served.previous() != null) {
-                version(json, "previous", served.previous());
+                version(json, "previous", served.previous(), cipher);
             }
             json.string("rotatedAt", served.secret().rotatedAt().toString()).endObject();
-            body = json.toByteArray();
+            return json.toByteArray();
         } finally {
             json.wipe();
         }
-        return ResponseBodies.writeSecretJson(exchange, body, served.secret().current().version());
     }
 
-    private void version(SecretJsonWriter json, String member, EncryptedVersion version) {
+    private static void version(SecretJsonWriter json, String member, EncryptedVersion version, SecretCipher cipher) {
         json.beginObject(member).string("version", version.version());
         cipher.withPlaintext(version, plaintext -> {
             json.bytes("value", plaintext);

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
@@ -117,42 +118,84 @@ public final class EncryptedSecretCache implements SecretCache, SmartLifecycle, 
         });
     }
 
+    @Override
+    public Optional<CacheLookup> getIfPresent(BackendLocation location) {
+        Objects.requireNonNull(location, "location must not be null");
+        Instant now = clock.instant();
+        synchronized (table) {
+            Slot slot = table.get(location);
+            Memory memory = slot == null ? Memory.BACKEND : memory(slot, now);
+            if (memory != Memory.FRESH && memory != Memory.STALE) {
+                return Optional.empty();
+            }
+            return Optional.of(served(slot, memory, now));
+        }
+    }
+
+    /** What memory alone can answer for a slot; decides only, changes and counts nothing. */
+    private enum Memory {
+        /** The entry, younger than the ttl. */
+        FRESH,
+        /** The entry, past the ttl but usable, while the backend fails or was too slow for a refresh ahead. */
+        STALE,
+        /** A remembered absence. */
+        ABSENT,
+        /** A remembered failure, while backing off, with no usable entry. */
+        FAILED,
+        /** Nothing memory can answer: ask the backend. */
+        BACKEND
+    }
+
+    private Memory memory(Slot slot, Instant now) {
+        if (slot.data != null && now.isBefore(timing.freshUntil(slot.data))) {
+            return Memory.FRESH;
+        }
+        if (slot.notFoundUntil != null && now.isBefore(slot.notFoundUntil)) {
+            return Memory.ABSENT;
+        }
+        boolean usable = slot.data != null && now.isBefore(timing.usableUntil(slot.data));
+        if (slot.retryAt != null && now.isBefore(slot.retryAt) && slot.lastError != null) {
+            // Backing off after a failure: do not call the backend again for every request.
+            return usable ? Memory.STALE : Memory.FAILED;
+        }
+        // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
+        // backend failed or was too slow for that refresh, so answer stale now instead of making this request
+        // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
+        // keeps re-reading (with backoff) and installs the fresh entry when it arrives. Only an entry nobody
+        // read since its fetch (no refresh was attempted) makes its next request wait for the backend.
+        return usable && slot.refreshWasDue() ? Memory.STALE : Memory.BACKEND;
+    }
+
+    /** Serves a slot's entry from memory: a use in the LRU order, counted as a hit or a stale answer. */
+    private CacheLookup served(Slot slot, Memory memory, Instant now) {
+        slot.lastHitAt = now;
+        if (memory == Memory.FRESH) {
+            metrics.hit();
+            return new CacheLookup(slot.data, Source.CACHE);
+        }
+        metrics.stale();
+        return new CacheLookup(slot.data, Source.STALE);
+    }
+
     /** The answer memory alone can give, or {@code null} when the backend must be asked. */
     private @Nullable Mono<CacheLookup> fromMemory(BackendLocation location, Instant now) {
         Slot slot = table.get(location);
         if (slot == null) {
             return null;
         }
-        if (slot.data != null && now.isBefore(timing.freshUntil(slot.data))) {
-            slot.lastHitAt = now;
-            metrics.hit();
-            return Mono.just(new CacheLookup(slot.data, Source.CACHE));
-        }
-        if (slot.notFoundUntil != null && now.isBefore(slot.notFoundUntil)) {
-            metrics.hit();
-            return Mono.empty();
-        }
-        if (slot.retryAt != null && now.isBefore(slot.retryAt) && slot.lastError != null) {
-            // Backing off after a failure: do not call the backend again for every request.
-            if (slot.data != null && now.isBefore(timing.usableUntil(slot.data))) {
-                slot.lastHitAt = now;
-                metrics.stale();
-                return Mono.just(new CacheLookup(slot.data, Source.STALE));
+        Memory memory = memory(slot, now);
+        return switch (memory) {
+            case FRESH, STALE -> Mono.just(served(slot, memory, now));
+            case ABSENT -> {
+                metrics.hit();
+                yield Mono.empty();
             }
-            metrics.miss();
-            return Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
-        }
-        if (slot.data != null && now.isBefore(timing.usableUntil(slot.data)) && slot.refreshWasDue()) {
-            // Expired although a refresh ahead was due (the entry was read or watched since it was fetched): the
-            // backend failed or was too slow for that refresh, so answer stale now instead of making this request
-            // wait up to the backend's timeout for a read that is likely to fail or crawl too. The background tick
-            // keeps re-reading (with backoff) and installs the fresh entry when it arrives. Only an entry nobody
-            // read since its fetch (no refresh was attempted) makes its next request wait for the backend.
-            slot.lastHitAt = now;
-            metrics.stale();
-            return Mono.just(new CacheLookup(slot.data, Source.STALE));
-        }
-        return null;
+            case FAILED -> {
+                metrics.miss();
+                yield Mono.error(failure(location, slot.lastError, Duration.between(now, slot.retryAt)));
+            }
+            case BACKEND -> null;
+        };
     }
 
     private Mono<CacheLookup> answerGet(BackendLocation location, LoadOutcome outcome) {

@@ -2,6 +2,7 @@ package io.keybroker.cache;
 
 import io.keybroker.backend.BackendLocation;
 import java.util.Collection;
+import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -23,6 +24,16 @@ public interface SecretCache {
      * {@link io.keybroker.backend.SecretFormatException} when the value cannot be served as configured.
      */
     Mono<CacheLookup> get(BackendLocation location);
+
+    /**
+     * What {@link #get} would answer from memory alone with an entry (fresh, or stale while the backend fails),
+     * counted as {@link #get} counts it; empty when {@code get} would ask the backend, or answer with an absence
+     * or an error, and then nothing is counted or changed. For a caller on an event loop that serves the common
+     * case at once and hands every other case to the full path.
+     */
+    default Optional<CacheLookup> getIfPresent(BackendLocation location) {
+        return Optional.empty();
+    }
 
     /**
      * Re-reads the location from the backend now (for {@code POST /v1/secrets/{name}/refresh} and after a

@@ -88,7 +88,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         if (peer == null || peer.length == 0) {
             return Optional.of("the connection carries no client certificate");
         }
-        Verdict verdict = verdict(exchange, peer);
+        Verdict verdict = verdict(session(exchange), peer);
         return verdict.identity() != null ? Optional.empty() : Optional.of(verdict.refusal());
     }
 
@@ -97,7 +97,7 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         SslInfo ssl = exchange.getRequest().getSslInfo();
         X509Certificate[] peer = ssl == null ? null : ssl.getPeerCertificates();
         if (peer != null && peer.length > 0) {
-            Verdict verdict = verdict(exchange, peer);
+            Verdict verdict = verdict(session(exchange), peer);
             if (verdict.identity() != null) {
                 exchange.getAttributes().put(IDENTITY, verdict.identity());
             } else {
@@ -110,10 +110,21 @@ public final class WorkloadIdentities implements WebFilter, Ordered {
         return chain.filter(exchange);
     }
 
-    private Verdict verdict(ServerWebExchange exchange, X509Certificate[] peer) {
+    /**
+     * The verified identity of a TLS session's peer chain, with the same re-check against the trust in force as
+     * {@link #filter} (and the same verdict kept on the session); empty when the chain is no longer trusted. For
+     * the listener's direct reads, which answer before there is an exchange.
+     */
+    public Optional<WorkloadIdentity> fromSession(SSLSession session, X509Certificate[] peer) {
+        if (peer.length == 0) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(verdict(session, peer).identity());
+    }
+
+    private Verdict verdict(@Nullable SSLSession session, X509Certificate[] peer) {
         ClientTrust.Snapshot inForce = trust.current();
         Instant now = clock.instant();
-        SSLSession session = session(exchange);
         if (session != null && session.getValue(VERDICT) instanceof Verdict kept && kept.trust() == inForce
                 && now.isBefore(kept.validUntil())) {
             return kept;

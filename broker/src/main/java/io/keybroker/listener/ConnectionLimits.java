@@ -16,6 +16,8 @@ import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiPredicate;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.netty.ConnectionObserver;
@@ -40,9 +42,20 @@ public final class ConnectionLimits {
     private final Counter timedOut;
 
     private final OverloadGuard overload;
+    /**
+     * Answers a request itself (true) or leaves it for Reactor Netty and WebFlux (false); {@code null} when
+     * {@code keybroker.listen.direct-reads} is off.
+     */
+    private final @Nullable BiPredicate<ChannelHandlerContext, HttpRequest> directRead;
 
     public ConnectionLimits(ListenProperties listen, MeterRegistry registry, OverloadGuard overload) {
+        this(listen, registry, overload, null);
+    }
+
+    public ConnectionLimits(ListenProperties listen, MeterRegistry registry, OverloadGuard overload,
+            @Nullable BiPredicate<ChannelHandlerContext, HttpRequest> directRead) {
         this.overload = overload;
+        this.directRead = directRead;
         this.idleTimeout = listen.idleTimeout();
         this.readTimeout = listen.readTimeout();
         this.maxConnections = listen.maxConnections();
@@ -81,8 +94,9 @@ public final class ConnectionLimits {
     }
 
     /**
-     * One per connection: the request in arrival must be complete, or the next one must start, by a deadline; and
-     * a request that arrives while the event loop lags is answered 503 here ({@link OverloadGuard}).
+     * One per connection: the request in arrival must be complete, or the next one must start, by a deadline; a
+     * request that arrives while the event loop lags is answered 503 here ({@link OverloadGuard}); and the common
+     * case of a secret read is offered to {@link #directRead} before Reactor Netty sees it.
      */
     private final class Deadline extends ChannelDuplexHandler {
 
@@ -92,6 +106,8 @@ public final class ConnectionLimits {
         private int inFlight;
         /** The request being refused, while its body (if any) is still arriving. */
         private HttpRequest refusing;
+        /** A request answered by {@link #directRead} whose last content has not arrived yet. */
+        private boolean answered;
 
         Deadline(OverloadGuard.Probe probe) {
             this.probe = probe;
@@ -114,14 +130,23 @@ public final class ConnectionLimits {
                     refusing = request;
                 }
             }
-            if (refusing != null) {
+            if (refusing == null && directRead != null && !answered && inFlight == 0
+                    && msg instanceof HttpRequest request && directRead.test(ctx, request)) {
+                // Answered already; nothing was in flight, so the answer does not overtake another response.
+                answered = true;
+            }
+            if (refusing != null || answered) {
+                // Refused or answered here: the rest of the request (its body, if any) is dropped.
                 boolean last = msg instanceof LastHttpContent;
                 ReferenceCountUtil.release(msg);
                 if (last) {
                     disarm();
-                    HttpRequest refused = refusing;
-                    refusing = null;
-                    overload.refuse(ctx, refused);
+                    if (refusing != null) {
+                        HttpRequest refused = refusing;
+                        refusing = null;
+                        overload.refuse(ctx, refused);
+                    }
+                    answered = false;
                     // Written from here, so this handler's write() does not see it: start the idle wait itself.
                     arm(ctx, idleTimeout, "idle for keybroker.listen.idle-timeout between requests");
                 }

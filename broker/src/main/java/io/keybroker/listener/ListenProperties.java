@@ -17,6 +17,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     counted in {@code keybroker_connections_refused_total}
  * @param overloadLag how late the listener's event loop may run before new requests are answered 503 with
  *     {@code Retry-After} instead of being queued behind the backlog ({@code 0} turns shedding off)
+ * @param directReads whether the listener answers the common case of {@code GET /v1/secrets/{name}} (granted,
+ *     cached) itself, with the same checks and record, at about half the CPU ({@code io.keybroker.api.DirectSecretRead});
+ *     {@code false} sends every request through WebFlux
  */
 @ConfigurationProperties("keybroker.listen")
 public record ListenProperties(
@@ -25,7 +28,8 @@ public record ListenProperties(
         @DefaultValue("60s") Duration idleTimeout,
         @DefaultValue("10s") Duration readTimeout,
         @DefaultValue("256") int maxConnections,
-        @DefaultValue("100ms") Duration overloadLag) {
+        @DefaultValue("100ms") Duration overloadLag,
+        @DefaultValue("true") boolean directReads) {
 
     public ListenProperties {
         if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {

@@ -1,5 +1,6 @@
 package io.keybroker.listener;
 
+import io.keybroker.api.DirectSecretRead;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.identity.WorkloadIdentities;
 import io.netty.channel.ChannelOption;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -81,9 +83,11 @@ public class ListenerConfiguration {
 
     @Bean
     ConnectionLimits connectionLimits(ListenProperties listen, io.micrometer.core.instrument.MeterRegistry registry,
-            io.keybroker.audit.AuditLog audit, List<io.keybroker.audit.AccessListener> listeners, Clock clock) {
+            io.keybroker.audit.AuditLog audit, List<io.keybroker.audit.AccessListener> listeners, Clock clock,
+            ObjectProvider<DirectSecretRead> directRead) {
+        DirectSecretRead direct = listen.directReads() ? directRead.getObject() : null;
         return new ConnectionLimits(listen, registry, new OverloadGuard(listen.overloadLag(), audit, listeners, clock,
-                registry));
+                registry), direct == null ? null : direct::serve);
     }
 
     @Bean

@@ -53,7 +53,7 @@ class OverloadGuardTests {
     private EmbeddedChannel channel(Duration limit) {
         guard = new OverloadGuard(limit, now::get, audit, List.of(), Clock.systemUTC(), registry);
         ConnectionLimits limits = new ConnectionLimits(new ListenProperties("127.0.0.1", 0, Duration.ofSeconds(60),
-                Duration.ofSeconds(10), 256, limit), registry, guard);
+                Duration.ofSeconds(10), 256, limit, false), registry, guard);
         EmbeddedChannel channel = new EmbeddedChannel();
         // As under Reactor Netty: no auto-read, the application asks for each next message.
         channel.config().setAutoRead(false);

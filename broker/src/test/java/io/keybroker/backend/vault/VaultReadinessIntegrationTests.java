@@ -33,6 +33,7 @@ import org.springframework.boot.test.context.ConfigDataApplicationContextInitial
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /**
  * Start-up against a Vault that is not there yet or refuses the credentials: the broker starts, readiness stays
@@ -200,6 +201,14 @@ class VaultReadinessIntegrationTests {
         @Bean
         Clock clock() {
             return Clock.systemUTC();
+        }
+
+        /** The broker's one scheduler (CoreConfiguration), on which the connection renews its token. */
+        @Bean
+        ThreadPoolTaskScheduler keybrokerScheduler() {
+            ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
+            scheduler.setDaemon(true);
+            return scheduler;
         }
     }
 }

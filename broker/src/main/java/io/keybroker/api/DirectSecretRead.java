@@ -1,0 +1,211 @@
+package io.keybroker.api;
+
+import io.keybroker.cache.SecretCipher;
+import io.keybroker.identity.WorkloadIdentities;
+import io.keybroker.identity.WorkloadIdentity;
+import io.keybroker.secret.InvalidSecretNameException;
+import io.keybroker.secret.SecretName;
+import io.keybroker.secret.Stage;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import org.jspecify.annotations.Nullable;
+import org.springframework.stereotype.Component;
+
+/**
+ * The common case of the hottest route, answered by the listener itself ({@code keybroker.listen.direct-reads}):
+ * a {@code GET /v1/secrets/{name}} by a verified workload the policy grants, of a secret the cache holds. The
+ * listener's per-connection handler offers it each request before Reactor Netty and WebFlux see it; a request
+ * answered here costs about half the broker CPU of the full path (docs/performance.md), because it skips
+ * WebFlux's dispatch, filters and reactive plumbing, not any check.
+ *
+ * <p>It runs the same checks with the same code: the identity from the connection's TLS session with the trust
+ * re-check of {@link WorkloadIdentities}, the one name parser, the policy decision of
+ * {@link AccessControl#grants}, the cache's memory ({@link SecretReader#readIfCached}), the rate limit
+ * ({@link AccessControl#admit}), the body of {@link SecretsController#body} and its one audit record
+ * ({@link SecretReader.Served#recordAllowed}), written before the response leaves.
+ *
+ * <p>Everything else is left alone, untouched and unanswered, for the full path to answer exactly as it always
+ * has: other methods and routes, a query, an escape or a matrix parameter in the path, a body (a GET with
+ * {@code Content-Length: 0}, as Java's HTTP client sends it, has none), an unverified or
+ * no longer trusted certificate, an invalid name, a denial, a cache miss, an absence, a failure, nothing inside the
+ * grace window, a workload over its rate limit, an audit trail that cannot be written. Nothing is decided twice:
+ * a request is left before anything is recorded, and before its permit is taken except when the audit write
+ * fails (then everything is refused anyway, with 503). The rate limit is taken after the cache lookup, where the
+ * full path takes it first: a lookup in memory changes nothing a caller can see, and a permit taken for a request
+ * then left would be taken twice.
+ */
+@Component
+public class DirectSecretRead {
+
+    private static final Set<Stage> ALL_STAGES = EnumSet.allOf(Stage.class);
+
+    private final WorkloadIdentities identities;
+    private final AccessControl access;
+    private final SecretReader reader;
+    private final SecretCipher cipher;
+    private final Counter answered;
+
+    public DirectSecretRead(WorkloadIdentities identities, AccessControl access, SecretReader reader,
+            SecretCipher cipher, MeterRegistry registry) {
+        this.identities = identities;
+        this.access = access;
+        this.reader = reader;
+        this.cipher = cipher;
+        this.answered = Counter.builder("keybroker.requests.direct")
+                .description("Secret reads the listener answered itself (keybroker.listen.direct-reads); every "
+                        + "other request took the full path")
+                .register(registry);
+    }
+
+    /**
+     * Answers {@code request} on {@code ctx} and records it, or leaves it untouched. Call it only when no other
+     * request of the connection is waiting for its response, so the answer cannot overtake one.
+     *
+     * @return {@code true} when the response was written (the caller drops the request's content and reads on);
+     *     {@code false} when the request must take the full path
+     */
+    public boolean serve(ChannelHandlerContext ctx, HttpRequest request) {
+        String raw = nameOf(request);
+        if (raw == null) {
+            return false;
+        }
+        WorkloadIdentity identity = identity(ctx);
+        if (identity == null) {
+            return false;
+        }
+        SecretName name;
+        try {
+            name = SecretName.parse(raw);
+        } catch (InvalidSecretNameException ex) {
+            return false;
+        }
+        AccessControl.Grants grants = access.grants(identity, name, ALL_STAGES);
+        if (grants.granted().isEmpty()) {
+            return false;
+        }
+        Optional<SecretReader.Served> cached;
+        try {
+            cached = reader.readIfCached(name, grants.granted());
+        } catch (RuntimeException aliasOrOther) {
+            // An alias the mappings refuse, say: the full path refuses it and records why.
+            return false;
+        }
+        if (cached.isEmpty()) {
+            return false;
+        }
+        SecretReader.Served served = cached.get();
+        // A request id as the full path's RequestIds gives it: the client's, if plausible.
+        String requestId = RequestIds.idFor(request.headers().get(RequestIds.HEADER));
+        byte[] body;
+        try {
+            body = SecretsController.body(served, cipher);
+        } catch (RuntimeException undecryptable) {
+            return false;
+        }
+        AccessAttempt attempt = access.beginDirect(identity, requestId, "v1");
+        if (!access.admit(attempt)) {
+            Arrays.fill(body, (byte) 0);
+            return false;
+        }
+        attempt.name(name);
+        attempt.stages(grants.granted(), grants.rule());
+        try {
+            served.recordAllowed(attempt, served.current(), served.previous());
+        } catch (RuntimeException auditUnavailable) {
+            // The full path meets the same trail and answers 503 with its problem document.
+            Arrays.fill(body, (byte) 0);
+            return false;
+        }
+        write(ctx, request, body, served.secret().current().version(), requestId);
+        answered.increment();
+        return true;
+    }
+
+    /** The raw name of an exact {@code GET /v1/secrets/{name}} without query, escape, matrix part or body. */
+    private static @Nullable String nameOf(HttpRequest request) {
+        if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())
+                || !request.decoderResult().isSuccess()) {
+            return null;
+        }
+        String uri = request.uri();
+        if (!uri.startsWith(SecretsController.PREFIX) || uri.length() == SecretsController.PREFIX.length()
+                || uri.indexOf('?') >= 0 || uri.indexOf('#') >= 0 || uri.indexOf('%') >= 0
+                || uri.indexOf(';') >= 0) {
+            return null;
+        }
+        HttpHeaders headers = request.headers();
+        // No body: some clients (Java's HttpClient) send Content-Length: 0 with a GET, which is no body either.
+        String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+        if ((length != null && !length.equals("0")) || headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                || headers.contains(HttpHeaderNames.EXPECT)) {
+            return null;
+        }
+        return uri.substring(SecretsController.PREFIX.length());
+    }
+
+    /** The identity of the connection's verified, still trusted client certificate, or {@code null}. */
+    private @Nullable WorkloadIdentity identity(ChannelHandlerContext ctx) {
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return null;
+        }
+        SSLSession session = ssl.engine().getSession();
+        Certificate[] certificates;
+        try {
+            certificates = session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException ex) {
+            return null;
+        }
+        X509Certificate[] chain = new X509Certificate[certificates.length];
+        for (int i = 0; i < certificates.length; i++) {
+            if (!(certificates[i] instanceof X509Certificate x509)) {
+                return null;
+            }
+            chain[i] = x509;
+        }
+        return identities.fromSession(session, chain).orElse(null);
+    }
+
+    /** The response of {@link SecretsController}: same status, headers and body; the body is wiped on release. */
+    private static void write(ChannelHandlerContext ctx, HttpRequest request, byte[] body, String version,
+            String requestId) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                new WipingByteBuf(body));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                .set(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE)
+                .set(HttpHeaderNames.ETAG, "\"" + version + "\"")
+                .set(RequestIds.HEADER, requestId)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        var written = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}
