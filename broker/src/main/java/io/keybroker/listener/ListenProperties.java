@@ -18,8 +18,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param overloadLag how late the listener's event loop may run before new requests are answered 503 with
  *     {@code Retry-After} instead of being queued behind the backlog ({@code 0} turns shedding off)
  * @param directReads whether the listener answers the common case of {@code GET /v1/secrets/{name}} (granted,
- *     cached) itself, with the same checks and record, at about half the CPU ({@code io.keybroker.api.DirectSecretRead});
- *     {@code false} sends every request through WebFlux
+ *     cached) itself, with the same checks and record, at about half the CPU
+ *     ({@code io.keybroker.api.DirectSecretRead}); {@code false} sends every request through WebFlux
  */
 @ConfigurationProperties("keybroker.listen")
 public record ListenProperties(
