@@ -19,6 +19,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class AuditChain {
 
+    private static final HexFormat HEX = HexFormat.of();
+
     /** The {@code prev} of the first anchor of a new trail. */
     public static final String GENESIS = "0".repeat(64);
 
@@ -67,9 +69,21 @@ public final class AuditChain {
     }
 
     static String sha256(String body) {
+        return sha256(newDigest(), body);
+    }
+
+    /**
+     * {@link #sha256(String)} with a digest the caller reuses (one per writer, used under its lock): looking a
+     * digest up for every line was a measurable part of a read's audit record.
+     */
+    static String sha256(MessageDigest digest, String body) {
+        digest.reset();
+        return HEX.formatHex(digest.digest(body.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static MessageDigest newDigest() {
         try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(body.getBytes(StandardCharsets.UTF_8)));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException ex) {
             throw new IllegalStateException("SHA-256 is not available in this JVM", ex);
         }

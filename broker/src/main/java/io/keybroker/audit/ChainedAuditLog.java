@@ -63,6 +63,8 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private final JsonMapper json = JsonMapper.builder().build();
     private final LongAdder prunedFiles = new LongAdder();
     private final LongAdder writeFailures = new LongAdder();
+    /** Hashes each line; used only under this log's lock. */
+    private final MessageDigest digest = AuditChain.newDigest();
 
     /**
      * The live file, written through a stream rather than a {@code FileChannel}: a channel is interruptible and
@@ -320,7 +322,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
         // ([a-z-]) and prev is always 64 hex digits, so neither needs escaping.
         String body = "{\"type\":\"" + type + "\",\"seq\":" + seq + ",\"prev\":\"" + prev + "\""
                 + (restJson.length() <= 2 ? "}" : "," + restJson.substring(1));
-        String hash = AuditChain.sha256(body);
+        String hash = AuditChain.sha256(digest, body);
         String line = AuditChain.seal(body, hash);
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         try {

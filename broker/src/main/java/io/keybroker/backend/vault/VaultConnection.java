@@ -42,9 +42,11 @@ import org.springframework.web.reactive.function.BodyExtractors;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.reactive.function.client.WebClientRequestException;
 import org.springframework.web.reactive.function.client.WebClientResponseException;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.PrematureCloseException;
+import reactor.util.retry.Retry;
 
 /**
  * The broker's one connection to Vault or OpenBao: Spring Vault's {@link ReactiveVaultTemplate} on Reactor Netty,
@@ -254,7 +256,22 @@ public final class VaultConnection implements AutoCloseable {
         });
     }
 
+    /**
+     * One request. A GET that finds its pooled connection already closed by Vault (a Vault that restarted or went
+     * away since the last call) is sent once more on a new connection: a read is idempotent, and the new
+     * connection's own outcome (an answer, or "cannot connect") is the one that tells the operator what is wrong.
+     * Writes are not repeated.
+     */
     private Mono<Reply> exchange(HttpMethod method, String path, byte[] body) {
+        Mono<Reply> once = exchangeOnce(method, path, body);
+        return HttpMethod.GET.equals(method)
+                ? once.retryWhen(Retry.max(1).filter(error -> has(error, PrematureCloseException.class)))
+                        .onErrorMap(Exceptions::isRetryExhausted, error -> error.getCause() == null ? error
+                                : error.getCause())
+                : once;
+    }
+
+    private Mono<Reply> exchangeOnce(HttpMethod method, String path, byte[] body) {
         int limit = Math.toIntExact(properties.maxResponseSize().toBytes());
         return template.doWithSession(client -> {
             WebClient.RequestBodySpec request = client.method(method).uri(path);
