@@ -35,20 +35,7 @@ cp "$JAR" "$W/keybroker.jar"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT="$(free_port)"; MGMT="$(free_port)"
 mkdir -p "$W/policy"
-cat >"$W/policy/quick.yaml" <<'YAML'
-# No rate limit: the load is the point.
-apiVersion: keybroker/v1
-kind: Policy
-metadata:
-  name: quick
-spec:
-  workloads:
-    - identity: spiffe://keybroker.dev/ns/payments/sa/checkout
-      application: checkout
-      allow:
-        - secrets: [stripe/secret-key]
-          stages: [current, previous]
-YAML
+cp "$ROOT/scripts/lib/bench-policy.yaml" "$W/policy/bench.yaml"
 taskset -c 0 "$JAVA" "${FLAGS[@]}" "${EXTRA[@]}" -jar "$W/app/keybroker.jar" --keybroker.dev=true \
   --keybroker.dev-dir="$W/dev" --keybroker.listen.port="$PORT" --keybroker.management.port="$MGMT" \
   --keybroker.audit.file="$W/audit.jsonl" --keybroker.policy.dir="$W/policy" >"$W/keybroker.log" 2>&1 &

@@ -211,25 +211,7 @@ fi
 
 KB_PORT="$(free_port)"; KB_MGMT="$(free_port)"
 mkdir -p "$W/policy"
-cat >"$W/policy/bench.yaml" <<'YAML'
-# The benchmark's policy: development mode's client identity, no rate limit (the load is the point).
-apiVersion: keybroker/v1
-kind: Policy
-metadata:
-  name: bench
-spec:
-  workloads:
-    - identity: spiffe://keybroker.dev/ns/payments/sa/checkout
-      application: checkout
-      allow:
-        - secrets: [stripe/secret-key]
-          stages: [current, previous]
-        - secrets: [bench/**]
-          stages: [current]
-      stripe:
-        key: stripe/secret-key
-        calls: [GET /v1/balance]
-YAML
+cp "$ROOT/scripts/lib/bench-policy.yaml" "$W/policy/bench.yaml"
 # Development mode only for its certificates (the client's PEM files in $W/dev); every backend setting is explicit.
 # cache.ttl 15m: no refresh-ahead read (at 80 % of the ttl) of the load test's secrets during the run, so the
 # backend-call counter of step 6 moves only for the bursts it measures.

@@ -50,10 +50,11 @@ import org.springframework.stereotype.Component;
  * {@code Content-Length: 0}, as Java's HTTP client sends it, has none), an unverified or
  * no longer trusted certificate, an invalid name, a denial, a cache miss, an absence, a failure, nothing inside the
  * grace window, a workload over its rate limit, an audit trail that cannot be written. Nothing is decided twice:
- * a request is left before anything is recorded, and before its permit is taken except when the audit write
- * fails (then everything is refused anyway, with 503). The rate limit is taken after the cache lookup, where the
- * full path takes it first: a lookup in memory changes nothing a caller can see, and a permit taken for a request
- * then left would be taken twice.
+ * a request is left before anything is recorded, and before its permit is taken except when a cached value does
+ * not decrypt or the audit write fails (faults of the broker, answered by the full path with 500 or 503). The rate
+ * limit is taken after the cache lookup, where the full path takes it first (a lookup in memory changes nothing a
+ * caller can see, and a permit taken for a request then left would be taken twice), but before the value is
+ * decrypted, so a workload over its limit never makes the broker decrypt.
  */
 @Component
 public class DirectSecretRead {
@@ -117,15 +118,16 @@ public class DirectSecretRead {
         SecretReader.Served served = cached.get();
         // A request id as the full path's RequestIds gives it: the client's, if plausible.
         String requestId = RequestIds.idFor(request.headers().get(RequestIds.HEADER));
+        AccessAttempt attempt = access.beginDirect(identity, requestId, "v1");
+        // The permit before any decryption: a workload over its rate limit never makes the broker decrypt.
+        if (!access.admit(attempt)) {
+            return false;
+        }
         byte[] body;
         try {
             body = SecretsController.body(served, cipher);
         } catch (RuntimeException undecryptable) {
-            return false;
-        }
-        AccessAttempt attempt = access.beginDirect(identity, requestId, "v1");
-        if (!access.admit(attempt)) {
-            Arrays.fill(body, (byte) 0);
+            // A cache entry that does not decrypt is a fault of the broker; the full path answers and records it.
             return false;
         }
         attempt.name(name);
