@@ -40,6 +40,12 @@ public class AlertConfiguration {
         if (webhook == null || webhook.url() == null) {
             return new WebhookHolder(null);
         }
+        String scheme = webhook.url().getScheme();
+        if (!"https".equalsIgnoreCase(scheme) && !"http".equalsIgnoreCase(scheme)
+                || webhook.url().getHost() == null) {
+            throw new ConfigurationProblemException("keybroker.alerts.webhook.url must be an http or https URL with "
+                    + "a host, e.g. https://alerts.example.com/keybroker");
+        }
         if (webhook.secretFile() == null) {
             throw new ConfigurationProblemException("keybroker.alerts.webhook.url is set but "
                     + "keybroker.alerts.webhook.secret-file is not: point it at a file holding the signing secret");

@@ -171,12 +171,21 @@ public final class WebhookSender implements AutoCloseable {
             result.complete(false);
             return;
         }
-        long t = clock.instant().getEpochSecond();
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
-                .header("Content-Type", "application/json")
-                .header("Keybroker-Signature", signature(secret, t, body))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, ex) -> {
+        CompletableFuture<HttpResponse<Void>> sent;
+        try {
+            long t = clock.instant().getEpochSecond();
+            HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
+                    .header("Content-Type", "application/json")
+                    .header("Keybroker-Signature", signature(secret, t, body))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            sent = http.sendAsync(request, HttpResponse.BodyHandlers.discarding());
+        } catch (RuntimeException ex) {
+            // Never thrown past here: the next alert starts only when this one's result completes.
+            log.debug("alert webhook attempt {} could not start: {}", attempt, ex.getClass().getSimpleName());
+            giveUp(alert, attempt, result);
+            return;
+        }
+        sent.whenComplete((response, ex) -> {
             if (ex == null && response.statusCode() / 100 == 2) {
                 delivered.increment();
                 result.complete(true);

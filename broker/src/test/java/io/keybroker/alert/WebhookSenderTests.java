@@ -1,9 +1,11 @@
 package io.keybroker.alert;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
+import io.keybroker.config.ConfigurationProblemException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -12,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -20,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /** The webhook against a real HTTP receiver that checks the signature as a receiver must. */
 class WebhookSenderTests {
@@ -146,5 +150,33 @@ class WebhookSenderTests {
                 .isZero();
         assertThat(registry.get("keybroker.alerts.webhook.dropped").tag("class", "noise").counter().count())
                 .isEqualTo(20.0);
+    }
+
+    @Test
+    void shouldGiveUpOnAnAlertThatCannotBeSentAndGoOnWithTheNext() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        // The JDK client refuses this scheme while building the request: before, the exception reached the caller
+        // (an access listener, inside a request) and the queue waited for an answer that never came.
+        try (WebhookSender sender = new WebhookSender(URI.create("ftp://127.0.0.1/alerts"), SECRET, 10, 3,
+                Duration.ofSeconds(5), Clock.systemUTC(), registry, scheduler)) {
+            sender.enqueue(Alert.of("denial-burst", Instant.now(), "id", "s1", "d"));
+            sender.enqueue(Alert.of("denial-burst", Instant.now(), "id", "s2", "d"));
+            assertThat(registry.get("keybroker.alerts.webhook.deliveries").tag("outcome", "failed").counter()
+                    .count()).isEqualTo(2.0);
+        }
+    }
+
+    @Test
+    void shouldRefuseAWebhookUrlThatIsNotHttp() {
+        AlertProperties properties = new org.springframework.boot.context.properties.bind.Binder(
+                new org.springframework.boot.context.properties.source.MapConfigurationPropertySource(Map.of(
+                        "keybroker.alerts.webhook.url", "ftp://alerts.example.com/x",
+                        "keybroker.alerts.webhook.secret-file", "/nonexistent")))
+                .bindOrCreate("keybroker.alerts", AlertProperties.class);
+        ThreadPoolTaskScheduler pool = new ThreadPoolTaskScheduler();
+        assertThatThrownBy(() -> new AlertConfiguration().alertWebhook(properties, Clock.systemUTC(),
+                new SimpleMeterRegistry(), pool))
+                .isInstanceOf(ConfigurationProblemException.class)
+                .hasMessageContaining("keybroker.alerts.webhook.url must be an http or https URL");
     }
 }
