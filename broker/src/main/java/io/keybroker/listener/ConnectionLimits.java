@@ -131,7 +131,7 @@ public final class ConnectionLimits {
                 }
             }
             if (refusing == null && directRead != null && !answered && inFlight == 0
-                    && msg instanceof HttpRequest request && directRead.test(ctx, request)) {
+                    && msg instanceof HttpRequest request && answeredDirectly(ctx, request)) {
                 // Answered already; nothing was in flight, so the answer does not overtake another response.
                 answered = true;
             }
@@ -162,6 +162,19 @@ public final class ConnectionLimits {
                 disarm();
             }
             super.channelRead(ctx, msg);
+        }
+
+        /**
+         * Whether the direct read answered. An unexpected failure in it leaves the request to the full path, which
+         * answers it and writes its one record (the direct read records only once it is sure to answer).
+         */
+        private boolean answeredDirectly(ChannelHandlerContext ctx, HttpRequest request) {
+            try {
+                return directRead.test(ctx, request);
+            } catch (RuntimeException ex) {
+                log.warn("the direct read failed ({}); the request takes the full path", ex.getClass().getName());
+                return false;
+            }
         }
 
         @Override
