@@ -25,7 +25,8 @@ public final class FileBackendKind implements BackendKind {
     /**
      * Checks the properties and builds the backend; the server ({@link FileBackendConfiguration}) and commands
      * share it; {@code scheduler} runs the periodic check (the server's, which it owns), or {@code null} for a
-     * thread of the backend's own. A missing {@code keybroker.file.path} is an error; a path whose file does not exist yet is not.
+     * thread of the backend's own. A missing {@code keybroker.file.path} is an error; a path whose file does not
+     * exist yet is not.
      */
     static FileSecretBackend create(FileBackendProperties properties, @Nullable Scheduler scheduler) {
         List<String> problems = new ArrayList<>();
