@@ -14,8 +14,10 @@ import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.Collection;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /** The client's mTLS context from the PEM files development mode writes (PKCS#8 key, EC or RSA). */
@@ -24,7 +26,27 @@ final class Pem {
     private Pem() {
     }
 
+    /** The client's key and trust managers, read once: parsing and storing the key is most of a context's cost. */
+    record Managers(KeyManager[] keys, TrustManager[] trust) {
+
+        /**
+         * A new context around the same managers. Its session cache starts empty, so its first handshake is a
+         * full one, and building it costs the client almost nothing, so a run of new connections measures the
+         * server's handshakes rather than the load generator's key parsing.
+         */
+        SSLContext newContext() throws GeneralSecurityException {
+            SSLContext context = SSLContext.getInstance("TLSv1.3");
+            context.init(keys, trust, null);
+            return context;
+        }
+    }
+
     static SSLContext context(Path certificate, Path privateKey, Path caBundle) throws IOException,
+            GeneralSecurityException {
+        return managers(certificate, privateKey, caBundle).newContext();
+    }
+
+    static Managers managers(Path certificate, Path privateKey, Path caBundle) throws IOException,
             GeneralSecurityException {
         CertificateFactory x509 = CertificateFactory.getInstance("X.509");
         Collection<? extends Certificate> chain;
@@ -49,9 +71,7 @@ final class Pem {
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
-        SSLContext context = SSLContext.getInstance("TLSv1.3");
-        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return context;
+        return new Managers(kmf.getKeyManagers(), tmf.getTrustManagers());
     }
 
     private static PrivateKey key(Path file) throws IOException, GeneralSecurityException {

@@ -37,7 +37,7 @@ final class Target {
     /** Builds a client TLS context; a new one has an empty session cache, so its handshake is a full one. */
     @FunctionalInterface
     private interface TlsFactory {
-        SSLContext create() throws IOException, GeneralSecurityException;
+        SSLContext create() throws GeneralSecurityException;
     }
 
     static Target from(Args args) throws IOException, GeneralSecurityException {
@@ -52,7 +52,8 @@ final class Target {
             Path cert = Path.of(args.get("cert"));
             Path key = Path.of(args.get("key"));
             Path ca = Path.of(args.get("ca"));
-            tls = () -> Pem.context(cert, key, ca);
+            Pem.Managers managers = Pem.managers(cert, key, ca);
+            tls = managers::newContext;
         }
         List<byte[]> requests = new ArrayList<>();
         List<String> paths = new ArrayList<>();

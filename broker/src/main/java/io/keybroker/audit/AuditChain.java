@@ -3,6 +3,7 @@ package io.keybroker.audit;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,8 +78,24 @@ public final class AuditChain {
      * digest up for every line was a measurable part of a read's audit record.
      */
     static String sha256(MessageDigest digest, String body) {
+        return sha256(digest, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@link #sha256(MessageDigest, String)} of a body already encoded as UTF-8. */
+    static String sha256(MessageDigest digest, byte[] body) {
         digest.reset();
-        return HEX.formatHex(digest.digest(body.getBytes(StandardCharsets.UTF_8)));
+        return HEX.formatHex(digest.digest(body));
+    }
+
+    /**
+     * The line {@link #seal(String, String)} makes, as UTF-8 with its newline, built from the encoded body without
+     * encoding it a second time.
+     */
+    static byte[] sealedLine(byte[] body, String hash) {
+        byte[] tail = (",\"hash\":\"" + hash + "\"}\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] line = Arrays.copyOf(body, body.length - 1 + tail.length);
+        System.arraycopy(tail, 0, line, body.length - 1, tail.length);
+        return line;
     }
 
     static MessageDigest newDigest() {

@@ -4,6 +4,7 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +27,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -283,22 +285,41 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
         append("anchor", fields);
     }
 
+    /**
+     * Writes the same members, in the same order, as {@link #event} would for them, but through Jackson's streaming
+     * generator: one record per request, and the map-based serialiser (a map, its copy and a serialiser lookup per
+     * value) was a measurable part of a cached read's CPU.
+     */
     @Override
     public void access(AccessRecord r) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("time", r.time().toString());
-        fields.put("requestId", r.requestId());
-        fields.put("endpoint", r.endpoint());
-        fields.put("identity", r.identity());
-        fields.put("secret", r.secret());
-        fields.put("stages", r.stages());
-        fields.put("decision", r.decision().id());
-        fields.put("rule", r.rule());
-        fields.put("reason", r.reason());
-        fields.put("versions", r.versions());
-        fields.put("source", r.source());
-        fields.put("latencyMs", r.latencyMicros() / 1000.0);
-        append("access", fields);
+        StringWriter rest = new StringWriter(384);
+        try (JsonGenerator g = json.createGenerator(rest)) {
+            g.writeStartObject();
+            g.writeStringProperty("time", r.time().toString());
+            g.writeStringProperty("requestId", r.requestId());
+            g.writeStringProperty("endpoint", r.endpoint());
+            g.writeStringProperty("identity", r.identity());
+            g.writeStringProperty("secret", r.secret());
+            g.writeName("stages");
+            g.writeStartArray();
+            for (String stage : r.stages()) {
+                g.writeString(stage);
+            }
+            g.writeEndArray();
+            g.writeStringProperty("decision", r.decision().id());
+            g.writeStringProperty("rule", r.rule());
+            g.writeStringProperty("reason", r.reason());
+            g.writeName("versions");
+            g.writeStartObject();
+            for (Map.Entry<String, String> version : r.versions().entrySet()) {
+                g.writeStringProperty(version.getKey(), version.getValue());
+            }
+            g.writeEndObject();
+            g.writeStringProperty("source", r.source());
+            g.writeNumberProperty("latencyMs", r.latencyMicros() / 1000.0);
+            g.writeEndObject();
+        }
+        appendSerialized("access", rest.toString());
     }
 
     @Override
@@ -322,11 +343,10 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
         // ([a-z-]) and prev is always 64 hex digits, so neither needs escaping.
         String body = "{\"type\":\"" + type + "\",\"seq\":" + seq + ",\"prev\":\"" + prev + "\""
                 + (restJson.length() <= 2 ? "}" : "," + restJson.substring(1));
-        String hash = AuditChain.sha256(digest, body);
-        String line = AuditChain.seal(body, hash);
-        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
+        String hash = AuditChain.sha256(digest, bodyBytes);
         try {
-            writeRaw(bytes);
+            writeRaw(AuditChain.sealedLine(bodyBytes, hash));
         } catch (IOException ex) {
             writeFailures.increment();
             throw new AuditUnavailableException("cannot write the audit file " + file + ": " + ex.getMessage()

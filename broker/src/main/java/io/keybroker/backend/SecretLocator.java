@@ -7,9 +7,11 @@ import io.keybroker.secret.SecretName;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -36,6 +38,7 @@ public final class SecretLocator {
     private static final Pattern ENVIRONMENT = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final Pattern PROPERTY = Pattern.compile("[a-z0-9][a-zA-Z0-9._-]*");
     private static final String DEFAULT_PATH = "{environment}/{name}";
+    private static final int MAX_LOCATED = 4096;
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{(environment|name|rest)}");
 
     private final String environment;
@@ -43,6 +46,12 @@ public final class SecretLocator {
     private final List<Mapping> mappings;
     /** The default mapping as a rule of its own, so the alias check inverts it like any other. */
     private final Mapping fallback;
+    /**
+     * Names already located. The mappings never change after start, so an answer stays true; keeping it spares
+     * every read the inversion of every path template (regular expressions, candidate names). Bounded, because
+     * any caller can make the broker locate a name: past the bound a name is located again on each request.
+     */
+    private final Map<SecretName, SecretLocation> located = new ConcurrentHashMap<>();
 
     private SecretLocator(String environment, String defaultBackend, List<Mapping> mappings) {
         this.environment = environment;
@@ -158,6 +167,18 @@ public final class SecretLocator {
      *     mapping over the default one), or when two explicit mappings reach it (both are refused: fail closed)
      */
     public SecretLocation locate(SecretName name) {
+        SecretLocation known = located.get(name);
+        if (known != null) {
+            return known;
+        }
+        SecretLocation location = locateOnce(name);
+        if (located.size() < MAX_LOCATED) {
+            located.put(name, location);
+        }
+        return location;
+    }
+
+    private SecretLocation locateOnce(SecretName name) {
         Resolved resolved = resolve(name);
         List<Resolved> aliases = aliasesOf(resolved);
         boolean owned = resolved.rule() != fallback && aliases.stream().allMatch(a -> a.rule() == fallback);

@@ -70,6 +70,42 @@ class ChainedAuditLogTests {
     }
 
     @Test
+    void shouldWriteAnAccessRecordExactlyAsTheGenericEventWriterWouldWriteItsMembers() throws IOException {
+        // access() has its own streaming writer for speed; it must produce the very members, order and number
+        // format of the general path, nulls, escapes and non-ASCII text included.
+        List<AccessRecord> records = List.of(access(0),
+                new AccessRecord(CLOCK.instant(), "req-\"q\"\\", "agent", null, null, List.of("current", "previous"),
+                        AccessRecord.Decision.INVALID, "default-deny", "name 'x\u00e9\n' invalid", Map.of(), null, 1),
+                new AccessRecord(CLOCK.instant(), "r", "v1", "spiffe://td/ns/a/sa/b", "a/b", List.of(),
+                        AccessRecord.Decision.ALLOW, "rule", "granted", new java.util.LinkedHashMap<>(Map.of(
+                                "current", "v2")), "backend", 123456789));
+        Path streamed = dir.resolve("streamed.log");
+        Path generic = dir.resolve("generic.log");
+        try (ChainedAuditLog a = new ChainedAuditLog(streamed, false, Long.MAX_VALUE, CLOCK);
+                ChainedAuditLog b = new ChainedAuditLog(generic, false, Long.MAX_VALUE, CLOCK)) {
+            for (AccessRecord r : records) {
+                a.access(r);
+                Map<String, Object> fields = new java.util.LinkedHashMap<>();
+                fields.put("time", r.time().toString());
+                fields.put("requestId", r.requestId());
+                fields.put("endpoint", r.endpoint());
+                fields.put("identity", r.identity());
+                fields.put("secret", r.secret());
+                fields.put("stages", r.stages());
+                fields.put("decision", r.decision().id());
+                fields.put("rule", r.rule());
+                fields.put("reason", r.reason());
+                fields.put("versions", r.versions());
+                fields.put("source", r.source());
+                fields.put("latencyMs", r.latencyMicros() / 1000.0);
+                b.event("access", fields);
+            }
+        }
+        assertThat(Files.readAllLines(streamed)).hasSize(4).isEqualTo(Files.readAllLines(generic));
+        assertThat(verify(streamed).intact()).isTrue();
+    }
+
+    @Test
     void shouldVerifyAnIntactTrail() throws IOException {
         Path file = writeTrail(5);
         AuditVerifier.Result result = verify(file);

@@ -115,6 +115,26 @@ class SecretLocatorTests {
     }
 
     @Test
+    void shouldLocateANameOnceAndKeepRefusingAnAliasOnEveryRequest() {
+        SecretLocator locator = SecretLocator.from(props("prod", "aws",
+                new MappingProperties(null, "stripe/restricted", null, "{environment}/payments/{rest}", null, null)));
+        SecretName name = SecretName.parse("stripe/restricted/reporting");
+        SecretLocation first = locator.locate(name);
+        // The same answer object: the path templates were not inverted again for the second request.
+        assertThat(locator.locate(name)).isSameAs(first);
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> locator.locate(SecretName.parse("payments/reporting")))
+                    .isInstanceOf(AliasedNameException.class);
+        }
+        // Past the bound a name is still located correctly, only not kept.
+        for (int i = 0; i < 5000; i++) {
+            assertThat(locator.locate(SecretName.parse("other/k" + i)).backend().path()).isEqualTo("prod/other/k" + i);
+        }
+        SecretName late = SecretName.parse("other/late");
+        assertThat(locator.locate(late)).isEqualTo(locator.locate(late)).isNotSameAs(locator.locate(late));
+    }
+
+    @Test
     void shouldRefuseTheDefaultNameThatReachesAPrefixMappingsLocationUnderAnotherPrefix() {
         SecretLocator locator = SecretLocator.from(props("prod", "aws",
                 new MappingProperties(null, "stripe/restricted", null, "{environment}/payments/{rest}", null, null)));
