@@ -226,6 +226,7 @@ expect_render_error "wrong type (config.cache.ttl=5)" "/config/cache/ttl" --set 
 expect_render_error "wrong type (certManager.enabled=yes)" "/certManager/enabled" --set certManager.enabled=yes
 expect_render_error "bad duration (rotation.gracePeriod=7 days)" "/config/rotation/gracePeriod" --set 'config.rotation.gracePeriod=7 days'
 expect_render_error "unknown backend" "/config/backend" --set config.backend=consul
+expect_render_error "trust domain with a final dot" "/trustDomain" --set trustDomain=cluster.local.
 expect_render_error "port out of range" "/listen/port" --set listen.port=70000
 expect_render_error "bad policy file name" "'payments.json' does not match pattern" --set 'policies.payments\.json=x'
 expect_render_error "extraProperties outside keybroker/spring/logging/management" "'server.port' does not match pattern" --set 'config.extraProperties.server\.port=1'
