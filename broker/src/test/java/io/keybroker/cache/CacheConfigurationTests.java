@@ -135,7 +135,7 @@ class CacheConfigurationTests {
     }
 
     @Test
-    void shouldWarmEveryExactGrantByDefault() throws IOException {
+    void shouldListNoWarmIdentitiesByDefaultSoEveryExactGrantIsWarmed() throws IOException {
         runner.withPropertyValues("keybroker.file.path=" + secretsFile()).run(context -> {
             assertThat(context).hasNotFailed();
             assertThat(context.getBean(CacheProperties.class).warmIdentities()).isEmpty();
