@@ -114,6 +114,34 @@ else
   fail "sidecar.auditOutput=stdout still sets keybroker.audit.file"
 fi
 
+# Warming (keybroker.cache.warm-identities): a sidecar rendered for a known service account warms only that
+# SPIFFE ID's grants; the injection template names none (the injector adds each pod's own) but carries the trust
+# domain the injector writes it in.
+if "$PY" - "$OUT/full.yaml" >"$OUT/warm.log" 2>&1 <<'PYEOF'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+def warm(container):
+    return [e.get("value") for e in container.get("env", []) if e["name"] == "KEYBROKER_CACHE_WARMIDENTITIES"]
+example = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-example"))
+sidecar = example["spec"]["template"]["spec"]["initContainers"][0]
+template = json.loads(next(d for d in docs if d["kind"] == "ConfigMap"
+                           and d["metadata"]["name"].endswith("-injector"))["data"]["injection.json"])
+problems = []
+if warm(sidecar) != ["spiffe://cluster.local/ns/payments/sa/keybroker-example"]:
+    problems.append(f"example sidecar: KEYBROKER_CACHE_WARMIDENTITIES is {warm(sidecar)}")
+if warm(template["sidecar"]):
+    problems.append(f"injection template names warm identities itself: {warm(template['sidecar'])}")
+if template.get("trustDomain") != "cluster.local":
+    problems.append(f"injection template trustDomain is {template.get('trustDomain')!r}")
+print("; ".join(problems) or "example sidecar warms its SPIFFE ID's grants; the injection template carries trustDomain")
+sys.exit(1 if problems else 0)
+PYEOF
+then
+  pass "warming: $(cat "$OUT/warm.log")"
+else
+  cat "$OUT/warm.log"; fail "warming: KEYBROKER_CACHE_WARMIDENTITIES / injection template trustDomain"
+fi
+
 # Rollback: the namespace ConfigMap declares the broker version it was written for, so an older sidecar image
 # warns about names it does not know instead of crash-looping (docs/configuration.md, "Rollback").
 app_version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$HERE/Chart.yaml")"
@@ -149,6 +177,11 @@ if "$HELM" template checkout "$OUT/workload/checkout" --namespace "$NAMESPACE" -
     pass "workload chart: native sidecar uses the namespace install's ConfigMaps and Secrets, renders none of its own"
   else
     fail "workload chart: sidecar wiring"
+  fi
+  if grep -A1 'name: KEYBROKER_CACHE_WARMIDENTITIES' "$OUT/workload.yaml" | grep -q 'value: spiffe://cluster.local/ns/payments/sa/checkout$'; then
+    pass "workload chart: the sidecar warms only the grants of spiffe://cluster.local/ns/payments/sa/checkout"
+  else
+    fail "workload chart: KEYBROKER_CACHE_WARMIDENTITIES of the checkout service account missing"
   fi
 else
   cat "$OUT/workload.err"; fail "helm template (workload chart)"
@@ -193,6 +226,7 @@ expect_render_error "wrong type (config.cache.ttl=5)" "/config/cache/ttl" --set 
 expect_render_error "wrong type (certManager.enabled=yes)" "/certManager/enabled" --set certManager.enabled=yes
 expect_render_error "bad duration (rotation.gracePeriod=7 days)" "/config/rotation/gracePeriod" --set 'config.rotation.gracePeriod=7 days'
 expect_render_error "unknown backend" "/config/backend" --set config.backend=consul
+expect_render_error "trust domain with a final dot" "/trustDomain" --set trustDomain=cluster.local.
 expect_render_error "port out of range" "/listen/port" --set listen.port=70000
 expect_render_error "bad policy file name" "'payments.json' does not match pattern" --set 'policies.payments\.json=x'
 expect_render_error "extraProperties outside keybroker/spring/logging/management" "'server.port' does not match pattern" --set 'config.extraProperties.server\.port=1'

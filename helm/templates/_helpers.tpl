@@ -91,7 +91,7 @@ A workload chart lists this chart as a dependency (with
       {{- include "keybroker.podLabels" (dict "root" $ "values" .Values.keybroker) | nindent 8 }}
   spec:
     initContainers:
-      {{- include "keybroker.sidecar" (dict "root" $ "values" .Values.keybroker) | nindent 6 }}
+      {{- include "keybroker.sidecar" (dict "root" $ "values" .Values.keybroker "serviceAccount" "checkout") | nindent 6 }}
     containers:
       - name: app
         volumeMounts:
@@ -105,7 +105,9 @@ Arguments (a dict):
   name            name of the namespace install whose ConfigMaps and Secrets
                   the sidecar uses (default: values.fullnameOverride, else "keybroker")
   serviceAccount  the workload's service account; selects the client
-                  certificate Secret "<name>-client-<serviceAccount>"
+                  certificate Secret "<name>-client-<serviceAccount>", and
+                  (in keybroker.sidecar) makes the sidecar warm only the
+                  names granted to its SPIFFE ID
   clientSecret    an explicit client certificate Secret (overrides serviceAccount)
   vaultRole       Vault kubernetes-auth role for this workload (overrides
                   values.config.vault.kubernetes.role)
@@ -232,6 +234,19 @@ Spring's MB is 2^20 bytes, the same unit as Kubernetes' Mi.
   {{- $env := list }}
   {{- if $v.sidecar.jvmOptions }}
   {{- $env = append $env (dict "name" "JDK_JAVA_OPTIONS" "value" $v.sidecar.jvmOptions) }}
+  {{- end }}
+  {{- /* keybroker.cache.warm-identities: warm only the names granted to this
+         pod's own SPIFFE ID. Only with a known service account and its
+         chart-issued certificate (with clientSecret the ID is not known here);
+         the injector adds it to injected pods; sidecar.extraEnv may set it. */}}
+  {{- $ownWarm := true }}
+  {{- range $v.sidecar.extraEnv }}
+  {{- if has .name (list "KEYBROKER_CACHE_WARMIDENTITIES" "KEYBROKER_CACHE_WARM_IDENTITIES") }}
+  {{- $ownWarm = false }}
+  {{- end }}
+  {{- end }}
+  {{- if and .serviceAccount (not .clientSecret) $ownWarm }}
+  {{- $env = append $env (dict "name" "KEYBROKER_CACHE_WARMIDENTITIES" "value" (printf "spiffe://%s/ns/%s/sa/%s" $v.trustDomain $root.Release.Namespace .serviceAccount)) }}
   {{- end }}
   {{- $env = concat $env $v.sidecar.extraEnv }}
   {{- with $env }}

@@ -193,6 +193,10 @@ def expect_injected(label, p, secret="keybroker-client-checkout", memory=DEFAULT
     check(f"{label}: sidecar has restartPolicy Always", sidecar.get("restartPolicy") == "Always")
     check(f"{label}: sidecar resources from values", sidecar["resources"]["requests"]["memory"] == memory,
           sidecar["resources"])
+    # The workload presents the certificate of the Secret it mounts: the sidecar warms only that ID's grants.
+    own_id = f"spiffe://cluster.local/ns/{p['metadata']['namespace']}/sa/{secret.removeprefix(RELEASE + '-client-')}"
+    check(f"{label}: sidecar warms only the grants of {own_id}", env_of(sidecar).get(
+        "KEYBROKER_CACHE_WARMIDENTITIES") == own_id, sidecar.get("env"))
     volumes = {v["name"]: v for v in p["spec"]["volumes"]}
     wanted = {"keybroker-config", "keybroker-policy", "keybroker-server-tls", "keybroker-audit",
               "keybroker-client-tls"}

@@ -5,7 +5,9 @@ import io.keybroker.backend.SecretBackend;
 import io.keybroker.backend.SecretBackends;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.config.KeybrokerProperties;
+import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.rotation.RotationProperties;
+import io.keybroker.secret.SecretName;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -84,6 +86,7 @@ public class CacheConfiguration {
         if (cache.maxSize() < 1) {
             problems.add("keybroker.cache.max-size is " + cache.maxSize() + ": it must be at least 1");
         }
+        warmIdentities(cache, problems);
         requirePositive(problems, "keybroker.rotation.poll-interval", rotation.pollInterval());
         requireNotNegative(problems, "keybroker.rotation.grace-period", rotation.gracePeriod());
         if (!(rotation.jitter() >= 0 && rotation.jitter() <= 1)) {
@@ -93,6 +96,35 @@ public class CacheConfiguration {
         if (!problems.isEmpty()) {
             throw new ConfigurationProblemException(problems);
         }
+    }
+
+    /**
+     * The identities of {@code keybroker.cache.warm-identities}, each parsed as a caller identity is (so it can
+     * only name a caller the policy could match); an entry that is not one adds a problem naming its index and
+     * what to write instead.
+     */
+    static List<WorkloadIdentity> warmIdentities(CacheProperties cache, List<String> problems) {
+        List<WorkloadIdentity> identities = new ArrayList<>();
+        List<String> entries = cache.warmIdentities();
+        for (int i = 0; i < entries.size(); i++) {
+            String entry = entries.get(i);
+            String property = "keybroker.cache.warm-identities[" + i + "]";
+            // The grammar's own message for text that is no SPIFFE ID at all lists the policy's pattern forms,
+            // which this property does not take.
+            if (!entry.regionMatches(true, 0, "spiffe://", 0, 9) && !entry.startsWith("cn:")) {
+                problems.add(property + " is '" + SecretName.printable(entry) + "', which is not a SPIFFE ID; "
+                        + "write the SPIFFE ID of a workload this broker serves, e.g. "
+                        + "spiffe://cluster.local/ns/payments/sa/checkout (or cn:NAME for a subject CN), "
+                        + "or leave the property empty to warm every name the policy grants by exact name");
+                continue;
+            }
+            try {
+                identities.add(WorkloadIdentity.parse(entry));
+            } catch (IllegalArgumentException ex) {
+                problems.add(property + ": " + ex.getMessage());
+            }
+        }
+        return List.copyOf(identities);
     }
 
     private static void requirePositive(List<String> problems, String property, Duration value) {

@@ -1,5 +1,7 @@
 package io.keybroker.inject;
 
+import io.keybroker.identity.SpiffeIdGrammar;
+import io.keybroker.secret.SecretName;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,9 +20,11 @@ import tools.jackson.databind.node.ObjectNode;
  * @param url the broker's address as the app containers see it ({@code KEYBROKER_URL})
  * @param reservedPorts the ports the sidecar listens on in the pod's shared network namespace
  * @param podLabels labels given to an injected pod (the chart's NetworkPolicy selects them)
+ * @param trustDomain the chart's {@code trustDomain}, from which the pod's SPIFFE ID is written; empty in a
+ *     template of a chart from before it was rendered, and then the sidecar is not told its pod's identity
  */
 public record InjectionTemplate(ObjectNode sidecar, List<ObjectNode> volumes, ClientCertificate client,
-        String url, List<Integer> reservedPorts, Map<String, String> podLabels) {
+        String url, List<Integer> reservedPorts, Map<String, String> podLabels, String trustDomain) {
 
     /** Where the workload's client certificate comes from. */
     public enum IdentitySource {
@@ -46,6 +50,7 @@ public record InjectionTemplate(ObjectNode sidecar, List<ObjectNode> volumes, Cl
         volumes = List.copyOf(volumes);
         reservedPorts = List.copyOf(reservedPorts);
         podLabels = Map.copyOf(podLabels);
+        Objects.requireNonNull(trustDomain, "trustDomain must not be null");
     }
 
     /** The sidecar container's name; a pod whose init containers already have it is left as it is. */
@@ -104,12 +109,35 @@ public record InjectionTemplate(ObjectNode sidecar, List<ObjectNode> volumes, Cl
         for (Map.Entry<String, JsonNode> label : json.path("podLabels").properties()) {
             labels.put(label.getKey(), label.getValue().stringValue(""));
         }
+        String trustDomain = json.path("trustDomain").stringValue("");
+        if (!trustDomain.isEmpty()) {
+            checkTrustDomain(trustDomain, problems);
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid injection template: " + String.join("; ", problems));
         }
         return new InjectionTemplate((ObjectNode) sidecar.deepCopy(), volumes,
                 new ClientCertificate(volumeName, mountPath, identitySource, secretPrefix, csiDriver), url, ports,
-                labels);
+                labels, trustDomain);
+    }
+
+    /** Checked by the rule certificates are judged by, so every ID written from it is one the broker accepts. */
+    private static void checkTrustDomain(String trustDomain, List<String> problems) {
+        boolean valid = trustDomain.indexOf('/') < 0;
+        if (valid) {
+            try {
+                // A bare trust domain passes only as the stem of a prefix; the path the injector adds is made of
+                // Kubernetes names, which SPIFFE path segments accept.
+                SpiffeIdGrammar.checkSpiffeId("spiffe://" + trustDomain, trustDomain, true);
+            } catch (IllegalArgumentException ex) {
+                valid = false;
+            }
+        }
+        if (!valid) {
+            problems.add("'trustDomain' is '" + SecretName.printable(trustDomain) + "', which is not a SPIFFE trust "
+                    + "domain; use lower-case letters, digits, '.', '_' and '-', with no port, path or final dot "
+                    + "(the chart's trustDomain, e.g. cluster.local)");
+        }
     }
 
     private static String required(JsonNode parent, String field, String path, List<String> problems) {

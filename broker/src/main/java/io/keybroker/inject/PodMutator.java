@@ -1,5 +1,6 @@
 package io.keybroker.inject;
 
+import io.keybroker.identity.WorkloadIdentity;
 import io.keybroker.inject.InjectionTemplate.ClientCertificate;
 import io.keybroker.inject.InjectionTemplate.IdentitySource;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +33,10 @@ import tools.jackson.databind.node.ObjectNode;
  * <li>{@code KEYBROKER_URL}, {@code KEYBROKER_CA_FILE}, {@code KEYBROKER_CERT_FILE} and
  *     {@code KEYBROKER_KEY_FILE} and the client-certificate mount in every other container (a variable or mount
  *     path the container already has is left as the owner set it);</li>
- * <li>the template's pod labels and the annotation {@code keybroker.io/status: injected}.</li>
+ * <li>the template's pod labels and the annotation {@code keybroker.io/status: injected};</li>
+ * <li>in the sidecar, {@code KEYBROKER_CACHE_WARMIDENTITIES} ({@code keybroker.cache.warm-identities}): the
+ *     SPIFFE ID the pod's workload presents, {@code spiffe://<trustDomain>/ns/<namespace>/sa/<identity>}, so the
+ *     sidecar warms only the names granted to its own pod (unless the template sets the variable itself).</li>
  * </ul>
  * A pod that already has the sidecar (injected before, or written by hand from the chart's template) is left as
  * it is, which makes injecting twice a no-op. A pod without the annotation is never changed.
@@ -43,6 +47,11 @@ public final class PodMutator {
     static final String ENV_CA = "KEYBROKER_CA_FILE";
     static final String ENV_CERT = "KEYBROKER_CERT_FILE";
     static final String ENV_KEY = "KEYBROKER_KEY_FILE";
+    /** keybroker.cache.warm-identities as Spring binds an environment variable: dots to '_', dashes dropped. */
+    static final String ENV_WARM_IDENTITIES = "KEYBROKER_CACHE_WARMIDENTITIES";
+    // Spring binds this spelling of the property too; a template that sets it has made its own choice.
+    private static final Set<String> WARM_IDENTITIES_NAMES = Set.of(ENV_WARM_IDENTITIES,
+            "KEYBROKER_CACHE_WARM_IDENTITIES");
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -63,7 +72,7 @@ public final class PodMutator {
             throw new IllegalArgumentException("not an AdmissionReview: request.uid is missing");
         }
         Mutation mutation = "Pod".equals(request.path("kind").path("kind").stringValue(""))
-                ? mutate(request.path("object"))
+                ? mutate(request.path("object"), request.path("namespace").stringValue(""))
                 : Mutation.untouched(NODES.arrayNode(), "not a pod");
         ObjectNode response = NODES.objectNode();
         response.put("uid", uid);
@@ -85,8 +94,17 @@ public final class PodMutator {
         return answer;
     }
 
-    /** The decision for one pod object. */
+    /** The decision for one pod object, in the namespace its metadata names. */
     public Mutation mutate(JsonNode pod) {
+        return mutate(pod, "");
+    }
+
+    /**
+     * The decision for one pod object.
+     * @param namespace the namespace the pod is created in (the AdmissionReview's {@code request.namespace}, which
+     *     a pod created from a controller's template may not carry in its metadata); empty: the pod's metadata
+     */
+    public Mutation mutate(JsonNode pod, String namespace) {
         JsonNode annotations = pod.path("metadata").path("annotations");
         if (!"true".equals(annotations.path(PodOverrides.INJECT).stringValue(""))) {
             return Mutation.untouched(NODES.arrayNode(), "no " + PodOverrides.INJECT + ": \"true\" annotation");
@@ -100,7 +118,8 @@ public final class PodMutator {
         try {
             PodOverrides overrides = PodOverrides.from(annotations);
             checkPorts(spec);
-            return Mutation.injected(patch(pod, overrides));
+            String where = namespace.isEmpty() ? pod.path("metadata").path("namespace").stringValue("") : namespace;
+            return Mutation.injected(patch(pod, overrides, where));
         } catch (InvalidOverrideException ex) {
             return Mutation.refused(NODES.arrayNode(), ex.getMessage());
         }
@@ -132,7 +151,7 @@ public final class PodMutator {
         }
     }
 
-    private ArrayNode patch(JsonNode pod, PodOverrides overrides) {
+    private ArrayNode patch(JsonNode pod, PodOverrides overrides, String namespace) {
         JsonNode spec = pod.path("spec");
         ArrayNode ops = NODES.arrayNode();
         ClientCertificate client = template.client();
@@ -165,6 +184,7 @@ public final class PodMutator {
             }
         }
         applyResources(sidecar, overrides);
+        warmOwnIdentity(sidecar, namespace, workloadIdentity(pod, overrides));
         if (spec.path("initContainers").isArray() && !spec.path("initContainers").isEmpty()) {
             ops.add(op("add", "/spec/initContainers/0", sidecar));
         } else {
@@ -208,9 +228,7 @@ public final class PodMutator {
             csi.put("readOnly", true);
             return volume;
         }
-        String serviceAccount = pod.path("spec").path("serviceAccountName").stringValue("");
-        String identity = overrides.identity().orElse(serviceAccount.isEmpty() ? "default" : serviceAccount);
-        String secretName = client.secretPrefix() + identity;
+        String secretName = client.secretPrefix() + workloadIdentity(pod, overrides);
         if (secretName.length() > 253) {
             throw new InvalidOverrideException("the client certificate Secret name '" + secretName + "' is longer "
                     + "than 253 characters; use a shorter " + PodOverrides.IDENTITY + " or service-account name");
@@ -222,6 +240,42 @@ public final class PodMutator {
             items.addObject().put("key", key).put("path", key);
         }
         return volume;
+    }
+
+    /**
+     * The service account whose SPIFFE ID the workload presents: the {@code keybroker.io/identity} override (the
+     * certificate of that identity is the one mounted; never with csi-driver-spiffe, which refuses it), else the
+     * pod's service account, else {@code default}, the one Kubernetes gives a pod that names none.
+     */
+    private static String workloadIdentity(JsonNode pod, PodOverrides overrides) {
+        String serviceAccount = pod.path("spec").path("serviceAccountName").stringValue("");
+        return overrides.identity().orElse(serviceAccount.isEmpty() ? "default" : serviceAccount);
+    }
+
+    /**
+     * Tells the sidecar the SPIFFE ID of its pod's workload, so it warms only the names granted to it rather than
+     * every exact grant of the namespace's policy. Left out, and everything warmed as before, when the template
+     * predates the trust domain, when the namespace is unknown, or when the template sets the variable itself.
+     */
+    private void warmOwnIdentity(ObjectNode sidecar, String namespace, String serviceAccount) {
+        if (template.trustDomain().isEmpty() || namespace.isEmpty()) {
+            return;
+        }
+        for (JsonNode env : sidecar.path("env")) {
+            if (WARM_IDENTITIES_NAMES.contains(env.path("name").stringValue(""))) {
+                return;
+            }
+        }
+        String id = "spiffe://" + template.trustDomain() + "/ns/" + namespace + "/sa/" + serviceAccount;
+        try {
+            WorkloadIdentity.parse(id);
+        } catch (IllegalArgumentException ex) {
+            // Kubernetes names always make a valid ID; should one not, the broker would refuse to start on it, and
+            // warming everything is the better failure.
+            return;
+        }
+        ArrayNode env = sidecar.path("env").isArray() ? (ArrayNode) sidecar.get("env") : sidecar.putArray("env");
+        env.add(NODES.objectNode().put("name", ENV_WARM_IDENTITIES).put("value", id));
     }
 
     private static ObjectNode renamed(ObjectNode volume, Set<String> taken, Map<String, String> renames) {

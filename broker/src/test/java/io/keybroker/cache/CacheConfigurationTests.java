@@ -8,15 +8,26 @@ import io.keybroker.backend.file.FileSecretBackend;
 import io.keybroker.config.ConfigurationProblemException;
 import io.keybroker.config.KeybrokerProperties;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
+import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
+import org.springframework.core.io.ByteArrayResource;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class CacheConfigurationTests {
@@ -110,5 +121,85 @@ class CacheConfigurationTests {
                         .hasMessageContaining("keybroker.cache.ttl")
                         .hasMessageContaining("keybroker.cache.max-size")
                         .hasMessageContaining("keybroker.rotation.jitter"));
+    }
+
+    private static final String CHECKOUT = "spiffe://cluster.local/ns/payments/sa/checkout";
+    private static final String REPORTING = "spiffe://cluster.local/ns/payments/sa/reporting";
+
+    /** The variables as the process environment gives them (the source Spring binds with its env-var rules). */
+    private static ApplicationContextRunner withEnvironmentVariables(ApplicationContextRunner runner,
+            Map<String, Object> variables) {
+        return runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+                new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                        variables)));
+    }
+
+    @Test
+    void shouldListNoWarmIdentitiesByDefaultSoEveryExactGrantIsWarmed() throws IOException {
+        runner.withPropertyValues("keybroker.file.path=" + secretsFile()).run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(CacheProperties.class).warmIdentities()).isEmpty();
+        });
+    }
+
+    @Test
+    void shouldBindWarmIdentitiesFromAYamlList() throws IOException {
+        String yaml = """
+                keybroker:
+                  cache:
+                    warm-identities:
+                      - %s
+                      - %s
+                """.formatted(CHECKOUT, REPORTING);
+        PropertySource<?> source = new YamlPropertySourceLoader()
+                .load("application.yaml", new ByteArrayResource(yaml.getBytes(StandardCharsets.UTF_8))).get(0);
+        runner.withPropertyValues("keybroker.file.path=" + secretsFile())
+                .withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(source))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(CacheProperties.class).warmIdentities())
+                            .containsExactly(CHECKOUT, REPORTING);
+                });
+    }
+
+    @Test
+    void shouldBindWarmIdentitiesFromTheEnvironmentVariableTheInjectorSets() throws IOException {
+        withEnvironmentVariables(runner.withPropertyValues("keybroker.file.path=" + secretsFile()),
+                Map.of("KEYBROKER_CACHE_WARMIDENTITIES", CHECKOUT + "," + REPORTING)).run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(CacheProperties.class).warmIdentities())
+                            .containsExactly(CHECKOUT, REPORTING);
+                });
+    }
+
+    @Test
+    void shouldReadOnlyTheVariableWithoutTheDashBackAsTheProperty() {
+        // Spring also binds KEYBROKER_CACHE_WARM_IDENTITIES (it tries '_' for a dash), but reads that variable
+        // back as keybroker.cache.warm.identities, a name that does not exist, so the unknown-property check would
+        // warn it is ignored. The docs, the chart and the injector name the canonical form.
+        ConfigurationPropertyName property = ConfigurationPropertyName.of("keybroker.cache.warm-identities");
+
+        assertThat(namesOfVariable("KEYBROKER_CACHE_WARMIDENTITIES")).containsExactly(property);
+        assertThat(namesOfVariable("KEYBROKER_CACHE_WARM_IDENTITIES")).doesNotContain(property);
+    }
+
+    private static List<ConfigurationPropertyName> namesOfVariable(String variable) {
+        ConfigurationPropertySource source = ConfigurationPropertySource.from(new SystemEnvironmentPropertySource(
+                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.of(variable, CHECKOUT)));
+        return ((IterableConfigurationPropertySource) source).stream().toList();
+    }
+
+    @Test
+    void shouldStopStartUpOnAWarmIdentityThatIsNotASpiffeIdSayingWhatToWrite() throws IOException {
+        runner.withPropertyValues("keybroker.file.path=" + secretsFile(),
+                        "keybroker.cache.warm-identities=" + CHECKOUT + ",checkout,spiffe://cluster.local")
+                .run(context -> assertThat(context).getFailure().rootCause()
+                        .isInstanceOf(ConfigurationProblemException.class)
+                        .hasMessageContaining("keybroker.cache.warm-identities[1] is 'checkout', which is not a "
+                                + "SPIFFE ID; write the SPIFFE ID of a workload this broker serves, e.g. "
+                                + "spiffe://cluster.local/ns/payments/sa/checkout")
+                        .hasMessageContaining("keybroker.cache.warm-identities[2]: identity 'spiffe://cluster.local' "
+                                + "names a trust domain, not a workload")
+                        .satisfies(ex -> assertThat(((ConfigurationProblemException) ex).problems()).hasSize(2)));
     }
 }

@@ -76,7 +76,7 @@ class CacheWithFileBackendIntegrationTests {
         backend.start();
         cache = new EncryptedSecretCache(new SecretBackends(List.of(backend)), cipher,
                 new CacheProperties(Duration.ofMinutes(5), Duration.ofMinutes(15), 100, Duration.ofSeconds(10),
-                        Duration.ofMinutes(5)),
+                        Duration.ofMinutes(5), List.of()),
                 new RotationProperties(Duration.ofMillis(200), Duration.ofDays(7), 0.2, Duration.ofSeconds(5)),
                 new SimpleMeterRegistry(), Clock.systemUTC(), Schedulers.newSingle("test-cache", true), true,
                 new Random());

@@ -69,7 +69,7 @@ class EncryptedSecretCacheTests {
 
     private EncryptedSecretCache cache(int maxSize, double jitter) {
         EncryptedSecretCache created = new EncryptedSecretCache(new SecretBackends(List.of(backend)), cipher,
-                new CacheProperties(TTL, MAX_STALE, maxSize, NOT_FOUND_TTL, NOT_FOUND_MAX_BACKOFF),
+                new CacheProperties(TTL, MAX_STALE, maxSize, NOT_FOUND_TTL, NOT_FOUND_MAX_BACKOFF, List.of()),
                 new RotationProperties(POLL, Duration.ofDays(7), jitter, Duration.ofSeconds(5)), registry, clock,
                 time, false, new Random(7));
         caches.add(created);

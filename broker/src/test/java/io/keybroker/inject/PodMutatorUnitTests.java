@@ -29,6 +29,7 @@ class PodMutatorUnitTests {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final YAMLMapper YAML = YAMLMapper.builder().build();
     private static final String CLIENT_DIR = "/var/run/keybroker/client";
+    private static final String WARM = "KEYBROKER_CACHE_WARMIDENTITIES";
 
     private final InjectionTemplate template = InjectionTemplate.fromJson(resource("injection.json"));
     private final PodMutator mutator = new PodMutator(template);
@@ -44,6 +45,8 @@ class PodMutatorUnitTests {
         assertThat(sidecar.path("restartPolicy").stringValue()).isEqualTo("Always");
         assertThat(sidecar.path("image").stringValue()).isEqualTo("keybroker:0.1.0");
         assertThat(sidecar.at("/resources/requests/memory").stringValue()).isEqualTo("192Mi");
+        assertThat(env(sidecar, WARM)).as("the sidecar warms only its own workload's grants")
+                .isEqualTo("spiffe://cluster.local/ns/payments/sa/checkout");
         assertThat(volumeNames(result)).containsExactly("kube-api-access-x2m4q", "keybroker-config",
                 "keybroker-policy", "keybroker-server-tls", "keybroker-audit", "keybroker-tmp",
                 "keybroker-file-secrets", "keybroker-client-tls");
@@ -79,6 +82,9 @@ class PodMutatorUnitTests {
         }
         assertThat(volume(result, "keybroker-client-tls").at("/secret/secretName").stringValue())
                 .isEqualTo("kb-keybroker-client-billing");
+        assertThat(env(result.at("/spec/initContainers/0"), WARM))
+                .isEqualTo("spiffe://cluster.local/ns/payments/sa/billing");
+        assertThat(env(migrate, WARM)).as("only the sidecar reads it").isNull();
         assertThat(result.at("/metadata/labels/keybroker.io~1sidecar").stringValue()).isEqualTo("true");
     }
 
@@ -97,6 +103,9 @@ class PodMutatorUnitTests {
                 .as("no service account: the identity is 'default'").isEqualTo("kb-keybroker-client-default");
         assertThat(mountOf(result.at("/spec/initContainers/0"), "/etc/keybroker/config"))
                 .isEqualTo("keybroker-config-kb");
+        assertThat(env(result.at("/spec/initContainers/0"), WARM))
+                .as("no service account: the pod runs as 'default'")
+                .isEqualTo("spiffe://cluster.local/ns/payments/sa/default");
         JsonNode app = result.at("/spec/containers/0");
         assertThat(mountOf(app, "/etc/reports")).isEqualTo("keybroker-config");
         assertThat(mountOf(app, CLIENT_DIR)).isEqualTo("keybroker-client-tls-kb");
@@ -181,6 +190,9 @@ class PodMutatorUnitTests {
 
         assertThat(volume(result, "keybroker-client-tls").at("/secret/secretName").stringValue())
                 .isEqualTo("kb-keybroker-client-checkout-canary");
+        assertThat(env(result.at("/spec/initContainers/0"), WARM))
+                .as("the workload presents the certificate it mounts")
+                .isEqualTo("spiffe://cluster.local/ns/payments/sa/checkout-canary");
     }
 
     @Test
@@ -234,12 +246,79 @@ class PodMutatorUnitTests {
 
         JsonNode volume = volume(result, "keybroker-client-tls");
         assertThat(volume.at("/csi/driver").stringValue()).isEqualTo("spiffe.csi.cert-manager.io");
+        assertThat(env(result.at("/spec/initContainers/0"), WARM))
+                .isEqualTo("spiffe://cluster.local/ns/payments/sa/checkout");
         assertThat(volume.at("/csi/readOnly").booleanValue()).isTrue();
         assertThat(volume.has("secret")).isFalse();
 
         ObjectNode named = annotated("deployment-pod.yaml", "keybroker.io/identity", "other");
         assertThat(answer(csi.review(reviewJson(named))).at("/status/message").stringValue())
                 .contains("cannot be used with csi-driver-spiffe");
+    }
+
+    @Test
+    void shouldTakeTheNamespaceOfTheSidecarsIdentityFromTheAdmissionRequest() {
+        // A pod created from a controller's template may reach the webhook without metadata.namespace.
+        ObjectNode pod = (ObjectNode) resource("deployment-pod.yaml");
+        ((ObjectNode) pod.path("metadata")).remove("namespace");
+
+        JsonNode result = apply(pod, answer(mutator.review(reviewJson(pod, "payments-canary"))));
+
+        assertThat(env(result.at("/spec/initContainers/0"), WARM))
+                .isEqualTo("spiffe://cluster.local/ns/payments-canary/sa/checkout");
+    }
+
+    @Test
+    void shouldWriteTheSidecarsIdentityInTheTrustDomainOfTheTemplate() {
+        ObjectNode json = (ObjectNode) resource("injection.json");
+        json.put("trustDomain", "prod.example.org");
+        ((ObjectNode) json.path("sidecar")).putArray("env").addObject().put("name", "JDK_JAVA_OPTIONS")
+                .put("value", "-Xss512k");
+        PodMutator mutator = new PodMutator(InjectionTemplate.fromJson(json));
+        JsonNode pod = resource("deployment-pod.yaml");
+
+        JsonNode sidecar = apply(pod, answer(mutator.review(reviewJson(pod)))).at("/spec/initContainers/0");
+
+        assertThat(env(sidecar, "JDK_JAVA_OPTIONS")).isEqualTo("-Xss512k");
+        assertThat(env(sidecar, WARM)).isEqualTo("spiffe://prod.example.org/ns/payments/sa/checkout");
+    }
+
+    @Test
+    void shouldLeaveTheWarmIdentitiesTheTemplateSetsAlone() {
+        ObjectNode json = (ObjectNode) resource("injection.json");
+        ((ObjectNode) json.path("sidecar")).putArray("env").addObject().put("name", WARM).put("value", "");
+        PodMutator mutator = new PodMutator(InjectionTemplate.fromJson(json));
+        JsonNode pod = resource("deployment-pod.yaml");
+
+        JsonNode sidecar = apply(pod, answer(mutator.review(reviewJson(pod)))).at("/spec/initContainers/0");
+
+        assertThat(sidecar.path("env")).hasSize(1);
+        assertThat(env(sidecar, WARM)).as("an operator's choice (empty: warm every exact grant)").isEmpty();
+    }
+
+    @Test
+    void shouldNotNameTheSidecarsIdentityWithATemplateWithoutTrustDomain() {
+        // The template of a chart from before the trust domain was rendered into it: warm as before.
+        ObjectNode json = (ObjectNode) resource("injection.json");
+        json.remove("trustDomain");
+        PodMutator mutator = new PodMutator(InjectionTemplate.fromJson(json));
+        JsonNode pod = resource("deployment-pod.yaml");
+
+        JsonNode sidecar = apply(pod, answer(mutator.review(reviewJson(pod)))).at("/spec/initContainers/0");
+
+        assertThat(env(sidecar, WARM)).isNull();
+    }
+
+    @Test
+    void shouldRefuseATemplateWhoseTrustDomainIsNotOne() {
+        for (String bad : List.of("Cluster.Local", "cluster.local/ns", "cluster.local:443", "cluster.local.")) {
+            ObjectNode json = (ObjectNode) resource("injection.json");
+            json.put("trustDomain", bad);
+
+            assertThatThrownBy(() -> InjectionTemplate.fromJson(json)).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("'trustDomain' is '" + bad + "', which is not a SPIFFE trust domain");
+        }
     }
 
     @Test
@@ -274,6 +353,10 @@ class PodMutatorUnitTests {
     }
 
     private static JsonNode reviewJson(JsonNode pod) {
+        return reviewJson(pod, "payments");
+    }
+
+    private static JsonNode reviewJson(JsonNode pod, String namespace) {
         ObjectNode review = JSON.createObjectNode();
         review.put("apiVersion", "admission.k8s.io/v1");
         review.put("kind", "AdmissionReview");
@@ -281,7 +364,7 @@ class PodMutatorUnitTests {
         request.put("uid", "6f0c2a4e-1b7d-4c55-9a0e-3f2d8b9c7e10");
         request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
         request.putObject("resource").put("group", "").put("version", "v1").put("resource", "pods");
-        request.put("namespace", "payments");
+        request.put("namespace", namespace);
         request.put("operation", "CREATE");
         request.set("object", pod);
         return review;
