@@ -3,7 +3,6 @@ package io.keybroker.audit;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class AuditChain {
 
-    private static final HexFormat HEX = HexFormat.of();
+    static final HexFormat HEX = HexFormat.of();
 
     /** The {@code prev} of the first anchor of a new trail. */
     public static final String GENESIS = "0".repeat(64);
@@ -70,34 +69,11 @@ public final class AuditChain {
     }
 
     static String sha256(String body) {
-        return sha256(newDigest(), body);
+        MessageDigest digest = newDigest();
+        return HEX.formatHex(digest.digest(body.getBytes(StandardCharsets.UTF_8)));
     }
 
-    /**
-     * {@link #sha256(String)} with a digest the caller reuses (one per writer, used under its lock): looking a
-     * digest up for every line was a measurable part of a read's audit record.
-     */
-    static String sha256(MessageDigest digest, String body) {
-        return sha256(digest, body.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** {@link #sha256(MessageDigest, String)} of a body already encoded as UTF-8. */
-    static String sha256(MessageDigest digest, byte[] body) {
-        digest.reset();
-        return HEX.formatHex(digest.digest(body));
-    }
-
-    /**
-     * The line {@link #seal(String, String)} makes, as UTF-8 with its newline, built from the encoded body without
-     * encoding it a second time.
-     */
-    static byte[] sealedLine(byte[] body, String hash) {
-        byte[] tail = (",\"hash\":\"" + hash + "\"}\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] line = Arrays.copyOf(body, body.length - 1 + tail.length);
-        System.arraycopy(tail, 0, line, body.length - 1, tail.length);
-        return line;
-    }
-
+    /** A SHA-256 digest; the writer keeps one and reuses it under its lock rather than look one up per line. */
     static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");

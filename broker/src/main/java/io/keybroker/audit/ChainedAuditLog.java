@@ -4,7 +4,6 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -65,6 +64,8 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     private final JsonMapper json = JsonMapper.builder().build();
     private final LongAdder prunedFiles = new LongAdder();
     private final LongAdder writeFailures = new LongAdder();
+    /** Where each line is assembled; used only under this log's lock. */
+    private byte[] line = new byte[1024];
     /** Hashes each line; used only under this log's lock. */
     private final MessageDigest digest = AuditChain.newDigest();
 
@@ -292,7 +293,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
      */
     @Override
     public void access(AccessRecord r) {
-        StringWriter rest = new StringWriter(384);
+        Utf8Buffer rest = new Utf8Buffer();
         try (JsonGenerator g = json.createGenerator(rest)) {
             g.writeStartObject();
             g.writeStringProperty("time", r.time().toString());
@@ -319,7 +320,7 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
             g.writeNumberProperty("latencyMs", r.latencyMicros() / 1000.0);
             g.writeEndObject();
         }
-        appendSerialized("access", rest.toString());
+        appendSerialized("access", rest.bytes(), rest.size());
     }
 
     @Override
@@ -335,18 +336,47 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
         // and only the chain head (seq, prev), the hash and the write have to be in order.
         Map<String, Object> rest = new LinkedHashMap<>(fields);
         rest.keySet().removeAll(HEAD_KEYS);
-        appendSerialized(type, json.writeValueAsString(rest));
+        byte[] restJson = json.writeValueAsBytes(rest);
+        appendSerialized(type, restJson, restJson.length);
     }
 
-    private synchronized void appendSerialized(String type, String restJson) {
+    /**
+     * Appends one line: the head, then the members of {@code rest} (a JSON object, UTF-8, {@code length} bytes),
+     * then the hash of the two. The body is hashed in its parts and the line assembled in one reused buffer, so a
+     * record costs no copy of its text beyond the one write.
+     */
+    private synchronized void appendSerialized(String type, byte[] rest, int length) {
         // The head is written by hand in the fixed order AuditChain.HEAD expects; type is one of our constants
         // ([a-z-]) and prev is always 64 hex digits, so neither needs escaping.
-        String body = "{\"type\":\"" + type + "\",\"seq\":" + seq + ",\"prev\":\"" + prev + "\""
-                + (restJson.length() <= 2 ? "}" : "," + restJson.substring(1));
-        byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
-        String hash = AuditChain.sha256(digest, bodyBytes);
+        byte[] head = ("{\"type\":\"" + type + "\",\"seq\":" + seq + ",\"prev\":\"" + prev + "\"")
+                .getBytes(StandardCharsets.US_ASCII);
+        boolean members = length > 2;
+        // body = head + ("," + rest without its '{') or "}"; the line is the body without its final '}', then
+        // ,"hash":"..."} and a newline.
+        digest.reset();
+        digest.update(head);
+        if (members) {
+            digest.update((byte) ',');
+            digest.update(rest, 1, length - 1);
+        } else {
+            digest.update((byte) '}');
+        }
+        String hash = AuditChain.HEX.formatHex(digest.digest());
+        byte[] tail = (",\"hash\":\"" + hash + "\"}\n").getBytes(StandardCharsets.US_ASCII);
+        int lineLength = head.length + (members ? length - 1 : 0) + tail.length;
+        if (line.length < lineLength) {
+            line = new byte[Math.max(lineLength, 2 * line.length)];
+        }
+        System.arraycopy(head, 0, line, 0, head.length);
+        int at = head.length;
+        if (members) {
+            line[at++] = ',';
+            System.arraycopy(rest, 1, line, at, length - 2);
+            at += length - 2;
+        }
+        System.arraycopy(tail, 0, line, at, tail.length);
         try {
-            writeRaw(AuditChain.sealedLine(bodyBytes, hash));
+            writeRaw(line, lineLength);
         } catch (IOException ex) {
             writeFailures.increment();
             throw new AuditUnavailableException("cannot write the audit file " + file + ": " + ex.getMessage()
@@ -361,11 +391,15 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
     }
 
     private void writeRaw(byte[] bytes) throws IOException {
-        out.write(bytes);
+        writeRaw(bytes, bytes.length);
+    }
+
+    private void writeRaw(byte[] bytes, int length) throws IOException {
+        out.write(bytes, 0, length);
         if (fsync && file != null) {
             out.getFD().sync();
         }
-        size += bytes.length;
+        size += length;
     }
 
     /** A new, empty live file, opened for appending; fails if the name is taken. */
@@ -501,6 +535,18 @@ public final class ChainedAuditLog implements AuditLog, AutoCloseable {
             }
         } catch (IOException ex) {
             log.warn("closing the audit file {} failed: {}", file, ex.getMessage());
+        }
+    }
+
+    /** The bytes a generator writes, readable in place (no copy as {@code toByteArray} would make). */
+    private static final class Utf8Buffer extends java.io.ByteArrayOutputStream {
+
+        Utf8Buffer() {
+            super(384);
+        }
+
+        byte[] bytes() {
+            return buf;
         }
     }
 }
