@@ -52,6 +52,11 @@ public final class SecretLocator {
      * any caller can make the broker locate a name: past the bound a name is located again on each request.
      */
     private final Map<SecretName, SecretLocation> located = new ConcurrentHashMap<>();
+    /**
+     * Backend paths already turned back into names, kept for the same reason and with the same bound: the AWS agent
+     * endpoint asks this for the {@code secretId} of every request.
+     */
+    private final Map<BackendPath, List<SecretName>> named = new ConcurrentHashMap<>();
 
     private SecretLocator(String environment, String defaultBackend, List<Mapping> mappings) {
         this.environment = environment;
@@ -217,6 +222,22 @@ public final class SecretLocator {
      * names without ever showing the path itself.
      */
     public List<SecretName> namesAt(String backend, String path) {
+        BackendPath key = new BackendPath(backend, path);
+        List<SecretName> known = named.get(key);
+        if (known != null) {
+            return known;
+        }
+        List<SecretName> names = namesAtOnce(backend, path);
+        if (named.size() < MAX_LOCATED) {
+            named.put(key, names);
+        }
+        return names;
+    }
+
+    private record BackendPath(String backend, String path) {
+    }
+
+    private List<SecretName> namesAtOnce(String backend, String path) {
         List<SecretName> names = new ArrayList<>();
         for (Mapping rule : allRules()) {
             if (!rule.backend.equals(backend)) {

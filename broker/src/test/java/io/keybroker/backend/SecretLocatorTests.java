@@ -130,6 +130,12 @@ class SecretLocatorTests {
         for (int i = 0; i < 5000; i++) {
             assertThat(locator.locate(SecretName.parse("other/k" + i)).backend().path()).isEqualTo("prod/other/k" + i);
         }
+        // Turning a backend path back into names is kept the same way (the agent endpoint asks it per request).
+        List<SecretName> owners = locator.namesAt("aws", "prod/payments/reporting");
+        assertThat(owners).containsExactly(name);
+        assertThat(locator.namesAt("aws", "prod/payments/reporting")).isSameAs(owners);
+        assertThat(locator.namesAt("aws", "prod/payments")).containsExactly(SecretName.parse("stripe/restricted"));
+        assertThat(locator.namesAt("aws", "staging/other")).isEmpty();
         SecretName late = SecretName.parse("other/late");
         assertThat(locator.locate(late)).isEqualTo(locator.locate(late)).isNotSameAs(locator.locate(late));
     }
