@@ -1,24 +1,18 @@
 package io.keybroker.api;
 
 import io.keybroker.audit.AccessRecord.Decision;
-import io.keybroker.backend.SecretsManagerRegions;
 import io.keybroker.cache.EncryptedVersion;
 import io.keybroker.cache.SecretCipher;
 import io.keybroker.secret.SecretName;
 import io.keybroker.secret.Stage;
-import io.keybroker.secret.InvalidSecretNameException;
 import java.math.BigDecimal;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -46,30 +40,20 @@ import reactor.core.publisher.Mono;
 public class AgentController {
 
     private static final Set<String> PARAMETERS = Set.of("secretId", "versionStage", "versionId", "refreshNow");
-    /** The characters Secrets Manager allows in a secret name, and its length limit. */
-    private static final Pattern AWS_NAME = Pattern.compile("[A-Za-z0-9/_+=.@-]{1,512}");
-    /** arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME; NAME may carry the 6-character suffix. */
-    private static final Pattern AWS_ARN = Pattern.compile(
-            "arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z0-9-]{1,32}):([0-9]{12}):secret:(.+)");
-    private static final Pattern ARN_SUFFIX = Pattern.compile("-[A-Za-z0-9]{6}$");
-    /** Secrets Manager names and ARNs name secrets of the AWS backend only. */
-    private static final String AWS = "aws";
 
     private final AccessControl access;
     private final SecretReader reader;
     private final SecretCipher cipher;
     private final RefreshGate gate;
-    /** The regions this broker reads Secrets Manager in; empty when it has no AWS backend. */
-    private final Set<String> regions;
+    private final AgentSecretIds secretIds;
 
     public AgentController(AccessControl access, SecretReader reader, SecretCipher cipher, RefreshGate gate,
-            ObjectProvider<SecretsManagerRegions> aws) {
+            AgentSecretIds secretIds) {
         this.access = access;
         this.reader = reader;
         this.cipher = cipher;
         this.gate = gate;
-        SecretsManagerRegions known = aws.getIfAvailable();
-        this.regions = known == null ? Set.of() : known.regions();
+        this.secretIds = secretIds;
     }
 
     @GetMapping("/secretsmanager/get")
@@ -89,7 +73,7 @@ public class AgentController {
                 throw attempt.refuse(Decision.INVALID, null, "secretId missing",
                         ApiException.badRequest("secretId is required, e.g. ?secretId=stripe/secret-key"));
             }
-            SecretName name = access.name(attempt, logicalName(secretId));
+            SecretName name = access.name(attempt, secretIds.logicalName(secretId));
             boolean refreshNow = refreshNow(attempt, query.getFirst("refreshNow"));
             String stageParam = query.getFirst("versionStage");
             String versionId = query.getFirst("versionId");
@@ -139,61 +123,6 @@ public class AgentController {
         });
     }
 
-    /**
-     * The logical name a {@code secretId} means. A Secrets Manager name or ARN means the logical name that owns
-     * that backend location; otherwise the text is read as a logical name (and refused by the one parser if it
-     * is none). The backend form is tried first because agent code sends the name Secrets Manager knows.
-     */
-    private String logicalName(String secretId) {
-        if (secretId.startsWith("arn:")) {
-            return fromArn(secretId);
-        }
-        if (AWS_NAME.matcher(secretId).matches()) {
-            List<SecretName> owners = reader.namesAt(AWS, secretId);
-            if (owners.size() == 1) {
-                return owners.get(0).value();
-            }
-        }
-        return secretId;
-    }
-
-    private String fromArn(String arn) {
-        String own = "arn:keybroker:secretsmanager:" + reader.environment() + ":keybroker:secret:";
-        if (arn.startsWith(own)) {
-            return arn.substring(own.length());
-        }
-        Matcher m = AWS_ARN.matcher(arn);
-        if (!m.matches() || !AWS_NAME.matcher(m.group(4)).matches()) {
-            throw new InvalidSecretNameException("secretId looks like an ARN but is not a Secrets Manager secret ARN "
-                    + "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME); give the ARN Secrets Manager shows, the "
-                    + "secret's name, or its Keybroker name");
-        }
-        if (!regions.isEmpty() && !regions.contains(m.group(2))) {
-            // Fail closed: a same-named secret in another region is another secret.
-            throw new InvalidSecretNameException("the ARN names a secret in region " + m.group(2) + ", but this "
-                    + "broker reads Secrets Manager in " + regions.stream().sorted().toList() + "; use an ARN of "
-                    + "those regions, the secret's name, or its Keybroker name");
-        }
-        String name = m.group(4);
-        // A full ARN ends in '-' and 6 characters Secrets Manager appended; a partial ARN does not. Try the name
-        // without the suffix first, as Secrets Manager resolves it.
-        List<String> tries = new ArrayList<>();
-        if (ARN_SUFFIX.matcher(name).find()) {
-            tries.add(name.substring(0, name.length() - 7));
-        }
-        tries.add(name);
-        for (String candidate : tries) {
-            List<SecretName> owners = reader.namesAt(AWS, candidate);
-            if (owners.size() == 1) {
-                return owners.get(0).value();
-            }
-        }
-        throw new InvalidSecretNameException("the secret this ARN names is not served by this broker under any "
-                + "name: no keybroker.mappings entry on the aws backend (nor the default mapping, "
-                + "{environment}/{name}) reaches it; use the Keybroker name the policy grants, or ask an operator "
-                + "to map the secret");
-    }
-
     private static boolean refreshNow(AccessAttempt attempt, @Nullable String raw) {
         if (raw == null) {
             return false;
@@ -226,14 +155,19 @@ public class AgentController {
 
     private Mono<Void> write(ServerWebExchange exchange, SecretReader.Served served, EncryptedVersion version,
             String stageLabel) {
+        return ResponseBodies.writeSecretJson(exchange, body(served, version, stageLabel, reader.environment(), cipher),
+                version.version());
+    }
+
+    /** The answer's body, GetSecretValue's JSON; also what the listener's direct read sends. */
+    static byte[] body(SecretReader.Served served, EncryptedVersion version, String stageLabel, String environment,
+            SecretCipher cipher) {
         String name = served.location().name().value();
         SecretJsonWriter json = new SecretJsonWriter(256);
-        byte[] body;
         try {
             json.beginObject()
                     // The logical name only: the backend and its path are the broker's business, not the caller's.
-                    .string("ARN", "arn:keybroker:secretsmanager:" + reader.environment() + ":keybroker:secret:"
-                            + name)
+                    .string("ARN", "arn:keybroker:secretsmanager:" + environment + ":keybroker:secret:" + name)
                     .string("Name", name)
                     .string("VersionId", version.version());
             cipher.withPlaintext(version, plaintext -> {
@@ -245,10 +179,9 @@ public class AgentController {
                     .rawNumber("CreatedDate", BigDecimal.valueOf(version.createdAt().toEpochMilli())
                             .movePointLeft(3).toPlainString())
                     .endObject();
-            body = json.toByteArray();
+            return json.toByteArray();
         } finally {
             json.wipe();
         }
-        return ResponseBodies.writeSecretJson(exchange, body, version.version());
     }
 }

@@ -33,8 +33,10 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 
 /**
- * The common case of the hottest route, answered by the listener itself ({@code keybroker.listen.direct-reads}):
- * a {@code GET /v1/secrets/{name}} by a verified workload the policy grants, of a secret the cache holds. The
+ * The common case of the hottest routes, answered by the listener itself ({@code keybroker.listen.direct-reads}):
+ * a {@code GET /v1/secrets/{name}}, or the AWS agent's plain {@code GET /secretsmanager/get?secretId=ID} (no other
+ * parameter, an ID of letters, digits and {@code / _ . -}, resolved by the same {@link AgentSecretIds} as
+ * {@link AgentController}), by a verified workload the policy grants, of a secret the cache holds. The
  * listener's per-connection handler offers it each request before Reactor Netty and WebFlux see it; a request
  * answered here costs about half the broker CPU of the full path (docs/performance.md), because it skips
  * WebFlux's dispatch, filters and reactive plumbing, not any check.
@@ -42,7 +44,8 @@ import org.springframework.stereotype.Component;
  * <p>It runs the same checks with the same code: the identity from the connection's TLS session with the trust
  * re-check of {@link WorkloadIdentities}, the one name parser, the policy decision of
  * {@link AccessControl#grants}, the cache's memory ({@link SecretReader#readIfCached}), the rate limit
- * ({@link AccessControl#admit}), the body of {@link SecretsController#body} and its one audit record
+ * ({@link AccessControl#admit}), the body of {@link SecretsController#body} or {@link AgentController#body} and
+ * its one audit record
  * ({@link SecretReader.Served#recordAllowed}), written before the response leaves.
  *
  * <p>Everything else is left alone, untouched and unanswered, for the full path to answer exactly as it always
@@ -60,19 +63,22 @@ import org.springframework.stereotype.Component;
 public class DirectSecretRead {
 
     private static final Set<Stage> ALL_STAGES = EnumSet.allOf(Stage.class);
+    private static final String AGENT_PREFIX = "/secretsmanager/get?secretId=";
 
     private final WorkloadIdentities identities;
     private final AccessControl access;
     private final SecretReader reader;
     private final SecretCipher cipher;
+    private final AgentSecretIds secretIds;
     private final Counter answered;
 
     public DirectSecretRead(WorkloadIdentities identities, AccessControl access, SecretReader reader,
-            SecretCipher cipher, MeterRegistry registry) {
+            SecretCipher cipher, AgentSecretIds secretIds, MeterRegistry registry) {
         this.identities = identities;
         this.access = access;
         this.reader = reader;
         this.cipher = cipher;
+        this.secretIds = secretIds;
         this.answered = Counter.builder("keybroker.requests.direct")
                 .description("Secret reads the listener answered itself (keybroker.listen.direct-reads); every "
                         + "other request took the full path")
@@ -87,10 +93,39 @@ public class DirectSecretRead {
      *     {@code false} when the request must take the full path
      */
     public boolean serve(ChannelHandlerContext ctx, HttpRequest request) {
-        String raw = nameOf(request);
-        if (raw == null) {
+        if (!plainGet(request)) {
             return false;
         }
+        String uri = request.uri();
+        if (uri.startsWith(SecretsController.PREFIX)) {
+            String raw = v1Name(uri);
+            return raw != null && serve(ctx, request, raw, V1);
+        }
+        if (uri.startsWith(AGENT_PREFIX)) {
+            String secretId = agentSecretId(uri);
+            if (secretId == null) {
+                return false;
+            }
+            String logical;
+            try {
+                logical = secretIds.logicalName(secretId);
+            } catch (RuntimeException unresolved) {
+                return false;
+            }
+            return serve(ctx, request, logical, AGENT);
+        }
+        return false;
+    }
+
+    /** The two request shapes answered here: what differs between them, all else is one path. */
+    private record Shape(String endpoint, Set<Stage> stages) {
+    }
+
+    private static final Shape V1 = new Shape("v1", ALL_STAGES);
+    /** The agent's form without versionStage or versionId means AWSCURRENT only, as GetSecretValue does. */
+    private static final Shape AGENT = new Shape("agent", EnumSet.of(Stage.CURRENT));
+
+    private boolean serve(ChannelHandlerContext ctx, HttpRequest request, String raw, Shape shape) {
         WorkloadIdentity identity = identity(ctx);
         if (identity == null) {
             return false;
@@ -101,7 +136,7 @@ public class DirectSecretRead {
         } catch (InvalidSecretNameException ex) {
             return false;
         }
-        AccessControl.Grants grants = access.grants(identity, name, ALL_STAGES);
+        AccessControl.Grants grants = access.grants(identity, name, shape.stages());
         if (grants.granted().isEmpty()) {
             return false;
         }
@@ -112,20 +147,22 @@ public class DirectSecretRead {
             // An alias the mappings refuse, say: the full path refuses it and records why.
             return false;
         }
-        if (cached.isEmpty()) {
+        if (cached.isEmpty() || (shape == AGENT && cached.get().current() == null)) {
             return false;
         }
         SecretReader.Served served = cached.get();
         // A request id as the full path's RequestIds gives it: the client's, if plausible.
         String requestId = RequestIds.idFor(request.headers().get(RequestIds.HEADER));
-        AccessAttempt attempt = access.beginDirect(identity, requestId, "v1");
+        AccessAttempt attempt = access.beginDirect(identity, requestId, shape.endpoint());
         // The permit before any decryption: a workload over its rate limit never makes the broker decrypt.
         if (!access.admit(attempt)) {
             return false;
         }
         byte[] body;
         try {
-            body = SecretsController.body(served, cipher);
+            body = shape == AGENT
+                    ? AgentController.body(served, served.current(), "AWSCURRENT", reader.environment(), cipher)
+                    : SecretsController.body(served, cipher);
         } catch (RuntimeException undecryptable) {
             // A cache entry that does not decrypt is a fault of the broker; the full path answers and records it.
             return false;
@@ -133,34 +170,59 @@ public class DirectSecretRead {
         attempt.name(name);
         attempt.stages(grants.granted(), grants.rule());
         try {
-            served.recordAllowed(attempt, served.current(), served.previous());
+            if (shape == AGENT) {
+                served.recordAllowed(attempt, served.current());
+            } else {
+                served.recordAllowed(attempt, served.current(), served.previous());
+            }
         } catch (RuntimeException auditUnavailable) {
             // The full path meets the same trail and answers 503 with its problem document.
             Arrays.fill(body, (byte) 0);
             return false;
         }
-        write(ctx, request, body, served.secret().current().version(), requestId);
+        String version = shape == AGENT ? served.current().version() : served.secret().current().version();
+        // Counted before the write, so that whoever has the answer also finds it counted.
         answered.increment();
+        write(ctx, request, body, version, requestId);
         return true;
     }
 
-    /** The raw name of an exact {@code GET /v1/secrets/{name}} without query, escape, matrix part or body. */
-    private static @Nullable String nameOf(HttpRequest request) {
+    /** A GET of HTTP/1.1 that decoded, without a body. */
+    private static boolean plainGet(HttpRequest request) {
         if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())
                 || !request.decoderResult().isSuccess()) {
-            return null;
-        }
-        String uri = request.uri();
-        if (!uri.startsWith(SecretsController.PREFIX) || uri.length() == SecretsController.PREFIX.length()
-                || uri.indexOf('?') >= 0 || uri.indexOf('#') >= 0 || uri.indexOf('%') >= 0
-                || uri.indexOf(';') >= 0) {
-            return null;
+            return false;
         }
         HttpHeaders headers = request.headers();
         // No body: some clients (Java's HttpClient) send Content-Length: 0 with a GET, which is no body either.
         String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
-        if ((length != null && !length.equals("0")) || headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
-                || headers.contains(HttpHeaderNames.EXPECT)) {
+        return (length == null || length.equals("0")) && !headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && !headers.contains(HttpHeaderNames.EXPECT);
+    }
+
+    /**
+     * The {@code secretId} of {@code GET /secretsmanager/get?secretId=ID} with no other parameter, when ID is a
+     * plain name (letters, digits, {@code / _ . -}): no escape, no ARN, nothing two parsers could read apart.
+     */
+    private static @Nullable String agentSecretId(String uri) {
+        String id = uri.substring(AGENT_PREFIX.length());
+        if (id.isEmpty() || id.length() > SecretName.MAX_LENGTH) {
+            return null;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '_'
+                    || c == '.' || c == '-')) {
+                return null;
+            }
+        }
+        return id;
+    }
+
+    /** The raw name of an exact {@code GET /v1/secrets/{name}} without query, escape or matrix part. */
+    private static @Nullable String v1Name(String uri) {
+        if (uri.length() == SecretsController.PREFIX.length() || uri.indexOf('?') >= 0 || uri.indexOf('#') >= 0
+                || uri.indexOf('%') >= 0 || uri.indexOf(';') >= 0) {
             return null;
         }
         return uri.substring(SecretsController.PREFIX.length());

@@ -17,8 +17,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     counted in {@code keybroker_connections_refused_total}
  * @param overloadLag how late the listener's event loop may run before new requests are answered 503 with
  *     {@code Retry-After} instead of being queued behind the backlog ({@code 0} turns shedding off)
- * @param directReads whether the listener answers the common case of {@code GET /v1/secrets/{name}} (granted,
- *     cached) itself, with the same checks and record, at about half the CPU
+ * @param directReads whether the listener answers the common case of {@code GET /v1/secrets/{name}} and of the
+ *     AWS agent's plain {@code GET /secretsmanager/get?secretId=ID} (granted, cached) itself, with the same
+ *     checks and record, at about half the CPU
  *     ({@code io.keybroker.api.DirectSecretRead}); {@code false} sends every request through WebFlux
  */
 @ConfigurationProperties("keybroker.listen")

@@ -43,7 +43,11 @@ class DirectSecretReadIntegrationTests {
     private record Exchange(int status, Map<String, String> headers, String body, List<String> records) {
     }
 
-    private static List<Exchange> run(boolean direct, List<String[]> requests, Instant now) throws Exception {
+    /** The exchanges of one broker, and for each whether the listener answered it directly. */
+    private record Run(List<Exchange> seen, List<Boolean> directly) {
+    }
+
+    private static Run run(boolean direct, List<String[]> requests, Instant now) throws Exception {
         BrokerFixture fixture = BrokerFixture.create();
         // The same secrets, to the second, for both brokers.
         fixture.writeSecrets(SecretsYaml.fixtureDefaults(now));
@@ -59,7 +63,9 @@ class DirectSecretReadIntegrationTests {
         Map<String, String> properties = fixture.properties();
         properties.put("keybroker.listen.direct-reads", String.valueOf(direct));
         List<Exchange> seen = new ArrayList<>();
+        List<Boolean> directly = new ArrayList<>();
         try (RunningBroker broker = RunningBroker.start(properties)) {
+            var answeredDirectly = broker.bean(MeterRegistry.class).get("keybroker.requests.direct").counter();
             HttpClient checkout = TestPki.httpClient(fixture.ca(), fixture.checkout());
             HttpClient reporting = TestPki.httpClient(fixture.ca(), TestPki.workload(fixture.ca(),
                     BrokerFixture.REPORTING));
@@ -71,6 +77,7 @@ class DirectSecretReadIntegrationTests {
                     default -> checkout;
                 };
                 String requestId = request[2];
+                double before = answeredDirectly.count();
                 HttpResponse<String> response = client.send(HttpRequest.newBuilder(broker.uri(request[1]))
                         .timeout(Duration.ofSeconds(10)).header("X-Request-Id", requestId).build(),
                         HttpResponse.BodyHandlers.ofString());
@@ -80,11 +87,10 @@ class DirectSecretReadIntegrationTests {
                 headers.remove("content-length"); // the body's rotatedAt has as many digits as its instant needs
                 seen.add(new Exchange(response.statusCode(), headers, stable(response.body()),
                         records(fixture, requestId)));
+                directly.add(answeredDirectly.count() > before);
             }
-            double answered = broker.bean(MeterRegistry.class).get("keybroker.requests.direct").counter().count();
-            assertThat(answered > 0).as("direct reads answered (%s)", answered).isEqualTo(direct);
         }
-        return seen;
+        return new Run(seen, directly);
     }
 
     private static List<String> records(BrokerFixture fixture, String requestId) throws Exception {
@@ -132,9 +138,31 @@ class DirectSecretReadIntegrationTests {
         for (int i = 13; i <= 16; i++) {
             requests.add(new String[] {"limited", "/v1/secrets/stripe/secret-key", id + i});
         }
+        // The AWS agent's form: its plain GET answered directly when on; every other form takes the full path.
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe/secret-key", id + 17});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe/webhook-secret", id + 18});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe/secret-key&versionStage="
+                + "AWSPREVIOUS", id + 19});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe%2Fsecret-key", id + 20});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe/other-key", id + 21});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=Stripe/Bad", id + 22});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=", id + 23});
+        requests.add(new String[] {"checkout", "/secretsmanager/get?secretId=stripe/missing", id + 24});
+        requests.add(new String[] {"reporting", "/secretsmanager/get?secretId=stripe/secret-key", id + 25});
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        List<Exchange> direct = run(true, requests, now);
-        List<Exchange> full = run(false, requests, now);
+        Run on = run(true, requests, now);
+        Run off = run(false, requests, now);
+        List<Exchange> direct = on.seen();
+        List<Exchange> full = off.seen();
+        // Which requests the listener answered itself: the granted, cached, plain reads of both shapes only.
+        List<Integer> answeredDirectly = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            if (on.directly().get(i)) {
+                answeredDirectly.add(i + 1);
+            }
+        }
+        assertThat(answeredDirectly).containsExactly(1, 2, 3, 13, 14, 17, 18);
+        assertThat(off.directly()).doesNotContain(true);
         for (int i = 0; i < requests.size(); i++) {
             String what = String.join(" ", requests.get(i));
             assertThat(direct.get(i)).as(what).isEqualTo(full.get(i));
@@ -147,5 +175,10 @@ class DirectSecretReadIntegrationTests {
         assertThat(direct.get(3).status()).isEqualTo(403);
         assertThat(direct.get(11).status()).as("reporting over 3 a minute").isEqualTo(429);
         assertThat(direct.subList(12, 16)).extracting(Exchange::status).containsExactly(200, 200, 429, 429);
+        assertThat(direct.subList(16, 25)).extracting(Exchange::status)
+                .containsExactly(200, 200, 200, 200, 403, 400, 400, 404, 429);
+        assertThat(direct.get(16).body()).contains("\"Name\":\"stripe/secret-key\"", "AWSCURRENT",
+                BrokerFixture.CURRENT_VALUE).doesNotContain(BrokerFixture.PREVIOUS_VALUE);
+        assertThat(direct.get(16).headers()).containsEntry("x-request-id", id + 17).containsEntry("etag", "\"7\"");
     }
 }
