@@ -24,6 +24,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -93,16 +94,21 @@ class ListenerTlsProviderIntegrationTests {
                 .protocols("TLSv1.3")
                 .option(OpenSslContextOption.GROUPS, new String[] {"X25519MLKEM768"})
                 .build();
+        // The handler is kept here, not looked up in the pipeline afterwards: a refused handshake can close the
+        // channel, and empty its pipeline, before connect() returns.
+        CompletableFuture<SslHandler> ssl = new CompletableFuture<>();
         Channel channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(context.newHandler(ch.alloc(), "localhost", broker.port()));
+                        SslHandler handler = context.newHandler(ch.alloc(), "localhost", broker.port());
+                        ssl.complete(handler);
+                        ch.pipeline().addLast(handler);
                     }
                 })
                 .connect("127.0.0.1", broker.port()).sync().channel();
         try {
-            Future<Channel> handshake = channel.pipeline().get(SslHandler.class).handshakeFuture();
+            Future<Channel> handshake = ssl.get(10, TimeUnit.SECONDS).handshakeFuture();
             assertThat(handshake.await(10, TimeUnit.SECONDS)).as("handshake finished").isTrue();
             return handshake.isSuccess();
         } finally {
