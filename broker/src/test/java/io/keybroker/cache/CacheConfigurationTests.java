@@ -6,12 +6,12 @@ import io.keybroker.backend.SecretBackends;
 import io.keybroker.backend.file.FileBackendConfiguration;
 import io.keybroker.backend.file.FileSecretBackend;
 import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.config.CoreConfiguration;
 import io.keybroker.config.KeybrokerProperties;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -22,33 +22,23 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyS
 import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.core.io.ByteArrayResource;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 class CacheConfigurationTests {
 
     @TempDir
     Path dir;
 
+    /** The broker's shared beans (its clock and its one scheduler) and its properties. */
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(KeybrokerProperties.class)
+    @Import(CoreConfiguration.class)
     static class Core {
-        @Bean
-        Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        @Bean
-        ThreadPoolTaskScheduler keybrokerScheduler() {
-            ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
-            scheduler.setDaemon(true);
-            return scheduler;
-        }
     }
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()

@@ -7,8 +7,9 @@ import io.keybroker.backend.BackendLocation;
 import io.keybroker.backend.SecretLocator;
 import io.keybroker.backend.file.FileBackendConfiguration;
 import io.keybroker.config.ConfigurationProblemException;
-import io.keybroker.config.KeybrokerProperties;
+import io.keybroker.config.CoreConfiguration;
 import io.keybroker.config.KeybrokerProperties.MappingProperties;
+import io.keybroker.config.KeybrokerProperties;
 import io.keybroker.policy.PolicyLoader;
 import io.keybroker.policy.PolicyStore;
 import io.keybroker.secret.SecretName;
@@ -17,7 +18,6 @@ import io.keybroker.testsupport.SecretsYaml;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -30,7 +30,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.context.annotation.Import;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -192,19 +192,8 @@ class CacheWarmerTests {
 
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(KeybrokerProperties.class)
+    @Import(CoreConfiguration.class)
     static class Broker {
-        @Bean
-        Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        @Bean
-        ThreadPoolTaskScheduler keybrokerScheduler() {
-            ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
-            scheduler.setDaemon(true);
-            return scheduler;
-        }
-
         @Bean
         SecretLocator secretLocator(KeybrokerProperties properties) {
             return SecretLocator.from(properties);

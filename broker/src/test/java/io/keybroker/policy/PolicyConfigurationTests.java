@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keybroker.config.ConfigurationProblemException;
+import io.keybroker.config.CoreConfiguration;
 import io.keybroker.testsupport.PolicyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +19,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.context.annotation.Import;
 
 class PolicyConfigurationTests {
 
@@ -28,15 +29,11 @@ class PolicyConfigurationTests {
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withUserConfiguration(Properties.class, PolicyConfiguration.class);
 
+    /** The policy's properties and the broker's shared beans, whose scheduler runs the watcher's polls. */
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(PolicyProperties.class)
+    @Import(CoreConfiguration.class)
     static class Properties {
-
-        /** The broker's shared scheduler (config.CoreConfiguration), which runs the watcher's polls. */
-        @Bean
-        ThreadPoolTaskScheduler keybrokerScheduler() {
-            return new ThreadPoolTaskScheduler();
-        }
     }
 
     @Configuration(proxyBeanMethods = false)

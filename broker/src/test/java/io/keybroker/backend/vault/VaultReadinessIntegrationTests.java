@@ -1,39 +1,36 @@
 package io.keybroker.backend.vault;
 
-import io.keybroker.backend.BackendHealthIndicator;
-
 import static io.keybroker.backend.vault.VaultFixtures.location;
 import static io.keybroker.backend.vault.VaultFixtures.properties;
 import static io.keybroker.backend.vault.VaultFixtures.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keybroker.backend.BackendHealthIndicator;
+import io.keybroker.backend.BackendReadinessGroup;
 import io.keybroker.backend.SecretBackend;
 import io.keybroker.config.ConfigurationProblemException;
-import io.keybroker.backend.BackendReadinessGroup;
+import io.keybroker.config.CoreConfiguration;
 import io.keybroker.testsupport.OpenBaoServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.health.contributor.Health;
-import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.availability.ApplicationAvailabilityAutoConfiguration;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.LivenessState;
 import org.springframework.boot.availability.ReadinessState;
-import org.springframework.boot.autoconfigure.availability.ApplicationAvailabilityAutoConfiguration;
 import org.springframework.boot.health.actuate.endpoint.HealthEndpoint;
 import org.springframework.boot.health.autoconfigure.actuate.endpoint.AvailabilityProbesAutoConfiguration;
 import org.springframework.boot.health.autoconfigure.actuate.endpoint.HealthEndpointAutoConfiguration;
 import org.springframework.boot.health.autoconfigure.application.AvailabilityHealthContributorAutoConfiguration;
 import org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration;
 import org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.ConfigDataApplicationContextInitializer;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 
 /**
  * Start-up against a Vault that is not there yet or refuses the credentials: the broker starts, readiness stays
@@ -116,7 +113,7 @@ class VaultReadinessIntegrationTests {
                         HealthContributorAutoConfiguration.class, HealthContributorRegistryAutoConfiguration.class,
                         AvailabilityHealthContributorAutoConfiguration.class, AvailabilityProbesAutoConfiguration.class,
                         HealthEndpointAutoConfiguration.class))
-                .withUserConfiguration(ClockConfiguration.class, VaultBackendConfiguration.class)
+                .withUserConfiguration(CoreConfiguration.class, VaultBackendConfiguration.class)
                 .withPropertyValues("keybroker.backend=vault",
                         "spring.cloud.vault.uri=http://127.0.0.1:" + port,
                         "spring.cloud.vault.authentication=APPROLE",
@@ -145,7 +142,7 @@ class VaultReadinessIntegrationTests {
         VaultFixtures.seedBrokerAccess(server.admin());
         server.admin().kvPut("prod/wiring/key", Map.of("secret", "sk_wired"));
         ApplicationContextRunner runner = new ApplicationContextRunner()
-                .withUserConfiguration(ClockConfiguration.class, VaultBackendConfiguration.class)
+                .withUserConfiguration(CoreConfiguration.class, VaultBackendConfiguration.class)
                 .withPropertyValues("spring.cloud.vault.enabled=false",
                         "spring.cloud.vault.uri=" + server.address(),
                         "spring.cloud.vault.authentication=APPROLE",
@@ -173,7 +170,7 @@ class VaultReadinessIntegrationTests {
     @Test
     void shouldRefuseToStartWithSettingsThatCanNeverWorkNamingEachProperty() {
         new ApplicationContextRunner()
-                .withUserConfiguration(ClockConfiguration.class, VaultBackendConfiguration.class)
+                .withUserConfiguration(CoreConfiguration.class, VaultBackendConfiguration.class)
                 .withPropertyValues("keybroker.backend=vault", "spring.cloud.vault.uri=http://127.0.0.1:1",
                         "spring.cloud.vault.authentication=TOKEN", "keybroker.vault.kv-mount=../sys")
                 .run(context -> assertThat(context).getFailure().rootCause()
@@ -181,7 +178,7 @@ class VaultReadinessIntegrationTests {
                         .hasMessageContaining("spring.cloud.vault.token is not set")
                         .hasMessageContaining("keybroker.vault.kv-mount"));
         new ApplicationContextRunner()
-                .withUserConfiguration(ClockConfiguration.class, VaultBackendConfiguration.class)
+                .withUserConfiguration(CoreConfiguration.class, VaultBackendConfiguration.class)
                 .withPropertyValues("keybroker.backend=vault", "spring.cloud.vault.authentication=AWS_IAM")
                 .run(context -> assertThat(context).getFailure().rootCause()
                         .hasMessageContaining("spring.cloud.vault.authentication=AWS_IAM is not supported"));
@@ -193,22 +190,5 @@ class VaultReadinessIntegrationTests {
                 properties());
         assertThat(new VaultSecretBackend(connection, Clock.systemUTC()).read(location("prod/x")).materialize()
                 .block(WAIT).getThrowable()).isInstanceOf(io.keybroker.backend.BackendUnavailableException.class);
-    }
-
-    @Configuration(proxyBeanMethods = false)
-    static class ClockConfiguration {
-
-        @Bean
-        Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        /** The broker's one scheduler (CoreConfiguration), on which the connection renews its token. */
-        @Bean
-        ThreadPoolTaskScheduler keybrokerScheduler() {
-            ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
-            scheduler.setDaemon(true);
-            return scheduler;
-        }
     }
 }
